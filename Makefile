@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: venv demo test sanity unit lab-test integration molecule lab-up lab-down clean
+.PHONY: venv system-deps demo test sanity unit lab-test integration molecule lab-up lab-down matrix clean
 
 venv: $(STAMP) $(COLLECTION_LINK)
 
@@ -30,8 +30,11 @@ $(COLLECTION_LINK):
 demo: venv
 	@tools/demo.sh
 
+system-deps:
+	@tools/system-deps.sh
+
 ## Every test: sanity, unit, lab, integration, molecule, QA — one pytest run, one summary line.
-test: venv
+test: venv system-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 sanity: venv
@@ -49,6 +52,10 @@ integration: venv
 molecule: venv
 	@$(BIN)/python -m pytest tests/molecule $(PYTEST_ARGS)
 
+## ansible-core versions the README says are tested (own venvs; unit + module integration tests).
+matrix: venv
+	@tools/core-matrix.sh
+
 LAB_DIR ?= .lab
 LAB_SCENARIO ?= seed
 LAB_VMANAGE ?= 1
@@ -58,6 +65,47 @@ lab-up: venv
 
 lab-down:
 	@$(BIN)/sdwan-lab down --dir $(LAB_DIR)
+
+## Release and publishing (issue 7). Each prints what it wrote.
+.PHONY: changelog-release ee lint galaxy-importer docs
+RELEASE_DATE ?=
+## Turns changelogs/fragments/ into CHANGELOG.rst + changelogs/changelog.yaml for galaxy.yml's version
+## (deletes the fragments it used: run it on the release branch, then commit the result).
+changelog-release: venv
+	@$(BIN)/antsibull-changelog lint
+	@$(BIN)/antsibull-changelog release --ansible-doc-bin $(BIN)/ansible-doc $(if $(RELEASE_DATE),--date $(RELEASE_DATE))
+	@$(BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	@echo "CHANGELOG.rst and changelogs/changelog.yaml updated for $$(sed -n 's/^version: *//p' galaxy.yml)"
+
+## Execution-environment build context (ansible-builder create; build the image with podman/docker).
+ee: venv
+	@$(BIN)/python tools/ee_context.py .build/ee
+
+lint: venv
+	@PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint
+
+IMPORTER_VENV := .venv-importer
+IMPORTER_STAMP := $(IMPORTER_VENV)/.installed
+$(IMPORTER_STAMP): requirements-importer.txt
+	@test -x $(IMPORTER_VENV)/bin/python || $(PYTHON) -m venv $(IMPORTER_VENV)
+	@set -o pipefail; $(IMPORTER_VENV)/bin/python -m pip install -q -U pip setuptools wheel $(PIP_QUIET)
+	@set -o pipefail; $(IMPORTER_VENV)/bin/python -m pip install -q -r requirements-importer.txt $(PIP_QUIET)
+	@$(IMPORTER_VENV)/bin/python -m pip check >/dev/null
+	@touch $@
+
+## galaxy-importer (as Galaxy runs it on upload) on the built tarball, offline, without containers.
+galaxy-importer: venv $(IMPORTER_STAMP)
+	@$(BIN)/python tools/galaxy_importer.py --importer-python $(IMPORTER_VENV)/bin/python .build/importer
+
+## Documentation site (antsibull-docs + Sphinx, offline, warnings are errors) -> .build/docsite/build/html
+docs: venv
+	@$(BIN)/python tools/build_docs.py .build/docsite
+
+## Fleet benchmark (not part of `make test`): `make bench`, `make bench SIZES=200`, `make bench FORKS=20`.
+SIZES ?= 50 200 500
+FORKS ?= 20 50
+bench: venv
+	@$(BIN)/python bench/run.py --sizes $(SIZES) --forks $(FORKS)
 
 clean:
 	rm -rf .build tests/output dist reports collections

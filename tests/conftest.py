@@ -207,7 +207,7 @@ def run_ansible_playbook(playbook, inventory, extra_vars=None, check=False, diff
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, parse_recap(proc.stdout))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_playbook():
     return run_ansible_playbook
 

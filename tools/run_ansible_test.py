@@ -42,22 +42,22 @@ def install_get_pip_stand_in():
         cache.write_text(GET_PIP_STAND_IN)
 
 
-def stage_checkout():
+def stage_checkout(stage=STAGE):
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO, check=True, capture_output=True,
     ).stdout.decode().split("\0")
-    if STAGE.exists():
-        shutil.rmtree(STAGE)
+    if stage.exists():
+        shutil.rmtree(stage)
     for relative in filter(None, listed):
         source = REPO / relative
         if not source.is_file():
             continue
-        target = STAGE / relative
+        target = stage / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target, follow_symlinks=False)
     # Its own git root, so ansible-test lists these files instead of the enclosing checkout's.
-    subprocess.run(["git", "init", "-q"], cwd=STAGE, check=True)
+    subprocess.run(["git", "init", "-q"], cwd=stage, check=True)
 
 
 def main(argv):

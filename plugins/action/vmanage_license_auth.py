@@ -1,0 +1,17 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs sdwan_ops.license_sync.vmanage_license_auth on the controller (documentation: the module of the same name)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import VMANAGE_LICENSE_AUTH
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_auth import run_license_auth
+from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils.module_action import ModuleAction
+
+
+class ActionModule(ModuleAction):
+    RUNNER = staticmethod(run_license_auth)
+    SPEC = VMANAGE_LICENSE_AUTH

@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs: the option groups of docs/dev/interfaces.md section 2 and one spec per module.
+
+FOR INTERNAL COLLECTION USE ONLY. The doc fragments vmanage, ssm and http document these groups;
+a module's spec is what both its action plugin and its AnsibleModule validate against.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible.module_utils.basic import env_fallback
+
+
+def _env(name):
+    return (env_fallback, [name])
+
+
+VMANAGE_OPTIONS = dict(
+    vmanage_host=dict(type='str', required=True, fallback=_env('VMANAGE_HOST')),
+    vmanage_port=dict(type='int', fallback=_env('VMANAGE_PORT')),
+    vmanage_username=dict(type='str', required=True, fallback=_env('VMANAGE_USERNAME')),
+    vmanage_password=dict(type='str', required=True, no_log=True, fallback=_env('VMANAGE_PASSWORD')),
+    vmanage_validate_certs=dict(type='bool', default=True, fallback=_env('VMANAGE_VALIDATE_CERTS')),
+    vmanage_ca_path=dict(type='path', fallback=_env('VMANAGE_CA_PATH')),
+    vmanage_proxy=dict(type='str', fallback=_env('VMANAGE_PROXY')),
+)
+
+SSM_OPTIONS = dict(
+    ssm_url=dict(type='str', fallback=_env('SSM_URL')),
+    ssm_username=dict(type='str', fallback=_env('SSM_USERNAME')),
+    ssm_password=dict(type='str', no_log=True, fallback=_env('SSM_PASSWORD')),
+    ssm_admin_username=dict(type='str', fallback=_env('SSM_ADMIN_USERNAME')),
+    ssm_admin_password=dict(type='str', no_log=True, fallback=_env('SSM_ADMIN_PASSWORD')),
+    ssm_client_id=dict(type='str', fallback=_env('SSM_CLIENT_ID')),
+    ssm_client_secret=dict(type='str', no_log=True, fallback=_env('SSM_CLIENT_SECRET')),
+    ssm_account=dict(type='str', fallback=_env('SSM_ACCOUNT')),
+    ssm_validate_certs=dict(type='bool', default=True, fallback=_env('SSM_VALIDATE_CERTS')),
+    ssm_ca_path=dict(type='path', fallback=_env('SSM_CA_PATH')),
+    ssm_proxy=dict(type='str', fallback=_env('SSM_PROXY')),
+)
+
+HTTP_OPTIONS = dict(
+    timeout=dict(type='int', default=30, fallback=_env('LICENSE_SYNC_TIMEOUT')),
+    retries=dict(type='int', default=3, fallback=_env('LICENSE_SYNC_RETRIES')),
+)
+
+PRECHECK_CHECKS = (
+    'login', 'release', 'ready', 'mode', 'ssm_url', 'dns', 'reach_from_vmanage',
+    'ssm_reach', 'ssm_backend', 'stored_auth', 'grant',
+)
+
+
+def _options(*groups, **module_options):
+    merged = {}
+    for group in groups:
+        merged.update(copy.deepcopy(group))
+    for name, overrides in module_options.items():
+        merged.setdefault(name, {}).update(overrides)
+    return merged
+
+
+def _spec(argument_spec, **rules):
+    spec = dict(argument_spec=argument_spec, supports_check_mode=True)
+    spec.update(rules)
+    return spec
+
+
+VMANAGE_PRECHECK = _spec(_options(
+    VMANAGE_OPTIONS, SSM_OPTIONS, HTTP_OPTIONS,
+    min_release=dict(type='str', default='20.9.1'),
+    checks=dict(type='list', elements='str', choices=list(PRECHECK_CHECKS), default=list(PRECHECK_CHECKS)),
+    vpn=dict(type='str', default='0'),
+    fail_on=dict(type='list', elements='str', default=[]),
+), required_together=[['ssm_client_id', 'ssm_client_secret']])
+
+SSM_GRANT = _spec(_options(
+    SSM_OPTIONS, HTTP_OPTIONS,
+    ssm_url=dict(required=True),
+    name=dict(type='str'),
+    state=dict(type='str', choices=['present', 'absent', 'verified'], default='present'),
+    grant_type=dict(type='str', choices=['resource_owner', 'client_credentials'], default='resource_owner'),
+    description=dict(type='str'),
+    rotate=dict(type='bool', default=False),
+    verify=dict(type='bool', default=True),
+), required_if=[
+    ['state', 'present', ['name']],
+    ['state', 'absent', ['name']],
+    ['state', 'present', ['ssm_admin_username', 'ssm_username'], True],
+    ['state', 'absent', ['ssm_admin_username', 'ssm_username'], True],
+    ['state', 'verified', ['ssm_client_id', 'ssm_client_secret']],
+])
+
+VMANAGE_LICENSE_AUTH = _spec(_options(
+    VMANAGE_OPTIONS, SSM_OPTIONS, HTTP_OPTIONS,
+    ssm_url=dict(required=True),
+    ssm_client_id=dict(required=True),
+    ssm_client_secret=dict(required=True),
+    ssm_username=dict(required=True),
+    ssm_password=dict(required=True),
+    mode=dict(type='str', choices=['on-prem'], default='on-prem'),
+    update_secret=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
+))
+
+VMANAGE_LICENSE_SYNC = _spec(_options(
+    VMANAGE_OPTIONS, SSM_OPTIONS, HTTP_OPTIONS,
+    ssm_username=dict(required=True),
+    ssm_password=dict(required=True),
+    smart_account=dict(type='str'),
+    virtual_account=dict(type='str'),
+    license_type=dict(type='str', choices=['prepaid', 'postpaid'], default='prepaid'),
+    max_age=dict(type='int', default=3600),
+    force=dict(type='bool', default=False),
+    wait=dict(type='bool', default=True),
+    wait_timeout=dict(type='int', default=300),
+    wait_sleep=dict(type='int', default=5),
+))
+
+VMANAGE_LICENSE_INFO = _spec(_options(
+    VMANAGE_OPTIONS, HTTP_OPTIONS,
+    gather=dict(type='list', elements='str', choices=['accounts', 'licenses'], default=[]),
+))

@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of ssm_grant: an SSM On-Prem API Toolkit grant by name, or the proof that given credentials work.
+
+FOR INTERNAL COLLECTION USE ONLY.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
+
+SECRET_HIDDEN = '(hidden)'
+SECRET_CHANGED = '(hidden, changed)'
+
+
+def _age_key(grant):
+    """Sort key: oldest first (creation time, then numeric id)."""
+    grant_id = str(grant.get('id'))
+    return (grant.get('created') or '', (0, int(grant_id), '') if grant_id.isdigit() else (1, 0, grant_id))
+
+
+def _public(grant):
+    return dict(id=grant.get('id'), name=grant.get('name'), type=grant.get('type'), client_id=grant.get('client_id'),
+                created=grant.get('created'))
+
+
+def _diff_view(grant, secret):
+    if not grant:
+        return {}
+    return dict(name=grant.get('name'), type=grant.get('type'), client_id=grant.get('client_id'), client_secret=secret)
+
+
+def _token_user(params):
+    """The SSM user of the password grant: ssm_username, else the admin user (the field note uses admin for both)."""
+    if params.get('ssm_username'):
+        return params['ssm_username'], params.get('ssm_password')
+    return params.get('ssm_admin_username'), params.get('ssm_admin_password')
+
+
+def prove(ssm, client_id, client_secret, grant_type, params):
+    """Token request with the grant's credentials; raises GRANT_NOT_FOUND, SSM_BAD_USER_CREDENTIALS... on failure."""
+    if grant_type == 'resource_owner':
+        username, password = _token_user(params)
+        ssm.request_token(client_id, client_secret, grant_type='password', username=username, password=password)
+    else:
+        ssm.request_token(client_id, client_secret, grant_type='client_credentials')
+
+
+def _account_id(ssm, wanted):
+    if not wanted:
+        return None
+    accounts = ssm.accounts()
+    for account in accounts:
+        if wanted in (str(account.get('id')), account.get('name')):
+            return account['id']
+    raise LicenseSyncError('INVALID_INPUT', 'SSM On-Prem has no local account %r; it has: %s' % (
+        wanted, ', '.join('%s (id %s)' % (account.get('name'), account.get('id')) for account in accounts) or 'none'))
+
+
+class GrantRun:
+    def __init__(self, params, ctx, ssm):
+        self.params = params
+        self.ctx = ctx
+        self.ssm = ssm
+        self.name = params['name']
+        self.account = None
+
+    def named(self):
+        return sorted((grant for grant in self.ssm.grants.list(account=self.account) if grant.get('name') == self.name), key=_age_key)
+
+    def present(self):
+        existing = self.named()
+        if len(existing) > 1:
+            self.ctx.warn('%d grants are named %r; using the oldest (id %s)' % (len(existing), self.name, existing[0]['id']))
+        grant = existing[0] if existing else None
+        if grant and grant.get('type') != self.params['grant_type']:
+            raise LicenseSyncError('SSM_GRANT_TYPE_MISMATCH', 'grant %r exists with type %s, not %s; delete it or choose another name' % (
+                self.name, grant.get('type'), self.params['grant_type']))
+        if grant and self.params['description'] not in (None, grant.get('description')):
+            self.ctx.warn('grant %r keeps its description: the API Toolkit cannot edit a grant' % self.name)
+
+        rotate = bool(grant) and self.params['rotate']
+        changed = grant is None or rotate
+        result = dict(changed=changed, verified=False)
+        if self.ctx.diff:
+            after = _diff_view(grant or dict(name=self.name, type=self.params['grant_type']),
+                               SECRET_CHANGED if changed else SECRET_HIDDEN)
+            result['diff'] = dict(before=_diff_view(grant, SECRET_HIDDEN), after=after)
+        if self.ctx.check_mode:
+            if grant:
+                result.update(grant=_public(grant), client_id=grant.get('client_id'))
+            return result
+
+        if grant is None:
+            grant = self._create()
+        elif rotate:
+            grant = self.ssm.grants.regenerate_secret(grant['id'])
+        elif self.ctx.no_log:
+            grant = self.ssm.grants.get(grant['id'])
+        if changed and self.params['verify']:
+            try:
+                prove(self.ssm, grant['client_id'], grant['client_secret'], self.params['grant_type'], self.params)
+            except LicenseSyncError as error:
+                raise LicenseSyncError(error.cause, 'grant %r was %s (client id %s), but a token request with it failed: %s' % (
+                    self.name, 'rotated' if rotate else 'created', grant['client_id'], error.detail), url=error.url, status=error.status)
+            result['verified'] = True
+        result.update(grant=_public(grant), client_id=grant.get('client_id'))
+        self._return_secret(result, grant.get('client_secret'))
+        return result
+
+    def _create(self):
+        """Create the grant; when a parallel run created one of the same name too, keep only the oldest."""
+        created = self.ssm.grants.create(self.name, self.params['grant_type'], self.params['description'], account=self.account)
+        oldest = self.named()[0]
+        if str(oldest.get('id')) == str(created.get('id')):
+            return created
+        self.ssm.grants.delete(created['id'])
+        self.ctx.warn('another run created grant %r at the same time; deleted this run\'s copy (id %s) and kept id %s' % (
+            self.name, created['id'], oldest['id']))
+        return self.ssm.grants.get(oldest['id'])
+
+    def _return_secret(self, result, secret):
+        if not self.ctx.no_log:
+            self.ctx.warn('client_secret is returned only when the task sets no_log: true, so that it never reaches the output')
+        elif secret:
+            result['client_secret'] = secret
+
+    def absent(self):
+        existing = self.named()
+        result = dict(changed=bool(existing), verified=False)
+        if self.ctx.diff:
+            result['diff'] = dict(before=_diff_view(existing[0], SECRET_HIDDEN) if existing else {}, after={})
+        if not self.ctx.check_mode:
+            for grant in existing:
+                self.ssm.grants.delete(grant['id'])
+        return result
+
+
+def run_ssm_grant(params, ctx):
+    with ctx.clients.ssm(params) as ssm:
+        if params['state'] == 'verified':
+            prove(ssm, params['ssm_client_id'], params['ssm_client_secret'], params['grant_type'], params)
+            return dict(changed=False, verified=True, client_id=params['ssm_client_id'])
+        admin_password = params.get('ssm_admin_password') or params.get('ssm_password')
+        if not admin_password:
+            raise LicenseSyncError('INVALID_INPUT', 'managing grants needs ssm_admin_password (or ssm_password)')
+        ssm.admin_login(params.get('ssm_admin_username') or params['ssm_username'], admin_password)
+        run = GrantRun(params, ctx, ssm)
+        run.account = _account_id(ssm, params.get('ssm_account'))
+        return run.present() if params['state'] == 'present' else run.absent()

@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of vmanage_license_auth: on-prem mode, SSM URL and grant on vManage, proven by authenticate.
+
+FOR INTERNAL COLLECTION USE ONLY.
+
+vManage never returns the stored client secret. The module therefore proves the given credentials
+with a token request from the controller before it touches vManage, writes only when the readable
+settings (mode, URL, client id) or the stored SSM user differ (or ``update_secret: always``), and
+restores the readable settings when vManage cannot authenticate with the new ones.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import PRODUCTS, normalize_base_url
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import failure_result
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import parse_release
+
+ON_PREM_MIN_RELEASE = '20.9.1'
+SECRET_HIDDEN = '(hidden)'
+SECRET_CHANGED = '(hidden, changed)'
+# Causes of a refused token request that writing the settings and authenticating again can fix.
+CREDENTIAL_CAUSES = frozenset(('GRANT_NOT_FOUND', 'SSM_BAD_USER_CREDENTIALS', 'SSM_GRANT_TYPE_MISMATCH', 'CREDENTIALS_MISSING'))
+
+
+def require_on_prem_release(vmanage, minimum=ON_PREM_MIN_RELEASE):
+    """Raise RELEASE_TOO_OLD below the release that introduced on-prem licensing."""
+    if vmanage.version < parse_release(minimum):
+        raise LicenseSyncError(
+            'RELEASE_TOO_OLD',
+            'vManage runs release %s; on-prem licensing (SSM On-Prem) needs %s or later' % (vmanage.release, minimum),
+        )
+
+
+def ssm_base_url(url):
+    """An SSM URL as ``https://host:port`` (SSM On-Prem's default port when none is given)."""
+    return normalize_base_url(url, 'ssm_url', PRODUCTS['ssm'].default_port)
+
+
+def same_url(left, right):
+    """True when two SSM URLs name the same host and port (default port, case and trailing slash ignored)."""
+    if not left or not right:
+        return left == right
+    try:
+        return ssm_base_url(left) == ssm_base_url(right)
+    except LicenseSyncError:
+        return left.strip().rstrip('/').lower() == right.strip().rstrip('/').lower()
+
+
+def prove_grant(params, ctx):
+    """Token request with the given client id/secret and SSM user (controller to SSM); raises the cause."""
+    with ctx.clients.ssm(params) as ssm:
+        ssm.request_token(params['ssm_client_id'], params['ssm_client_secret'], grant_type='password',
+                          username=params['ssm_username'], password=params['ssm_password'])
+
+
+def stored_config_authenticates(vmanage):
+    """Whether vManage authenticates to SSM On-Prem with what it stores (grant and SSM user), without writing.
+
+    fetchAccounts makes vManage request a token from SSM On-Prem with its stored client id, secret, user
+    and password, as authenticate does, but it is a read. A refusal of those credentials means they
+    must be written again; any other failure (SSM unreachable from vManage...) no write can fix.
+    """
+    try:
+        vmanage.fetch_accounts()
+    except LicenseSyncError as error:
+        if error.cause in CREDENTIAL_CAUSES:
+            return False
+        raise
+    return True
+
+
+def _view(settings, secret):
+    return dict(mode=settings.get('mode'), ssmServerUrl=settings.get('ssm_url'), ssmClientId=settings.get('client_id'),
+                ssmClientSecret=secret)
+
+
+def run_license_auth(params, ctx):
+    desired = dict(mode=params['mode'], ssm_url=params['ssm_url'].strip().rstrip('/'), client_id=params['ssm_client_id'])
+    with ctx.clients.vmanage(params) as vmanage:
+        require_on_prem_release(vmanage)
+        current = vmanage.license_settings()
+        user = vmanage.user_settings()
+        prove_grant(params, ctx)
+
+        readable_match = (current.get('mode') == desired['mode'] and same_url(current.get('ssm_url'), desired['ssm_url'])
+                          and current.get('client_id') == desired['client_id'] and current.get('secret_stored'))
+        stored_user_match = bool(user.get('credentials_stored')) and user.get('user') == params['ssm_username']
+        unchanged = (readable_match and stored_user_match and params['update_secret'] == 'on_create'
+                     and stored_config_authenticates(vmanage))
+
+        shown = current if unchanged else desired
+        result = dict(
+            changed=not unchanged,
+            settings=dict(mode=shown['mode'], ssm_url=shown['ssm_url'], client_id=shown['client_id']),
+            authenticated=bool(unchanged),
+            restored=False,
+        )
+        if ctx.diff:
+            before = _view(current, SECRET_HIDDEN if current.get('secret_stored') else None)
+            after = before if unchanged else _view(desired, SECRET_CHANGED)
+            result['diff'] = dict(before=before, after=after)
+        if unchanged or ctx.check_mode:
+            return result
+
+        vmanage.put_license_settings(desired['mode'], desired['ssm_url'], desired['client_id'],
+                                     client_secret=params['ssm_client_secret'])
+        try:
+            vmanage.authenticate(params['ssm_username'], params['ssm_password'])
+        except LicenseSyncError as error:
+            return _restore(vmanage, current, error, ctx)
+    result['authenticated'] = True
+    return result
+
+
+def _restore(vmanage, previous, error, ctx):
+    """Put back the readable settings after a failed authenticate and describe what could not be restored."""
+    try:
+        vmanage.put_license_settings(previous.get('mode'), previous.get('ssm_url'), previous.get('client_id'))
+    except LicenseSyncError as restore_error:
+        ctx.warn('restoring the previous licensing settings failed: %s' % restore_error.detail)
+        restored = False
+    else:
+        restored = True
+    outcome = (
+        'The previous mode, SSM URL and client id were restored; the previous client secret cannot be read back from '
+        'vManage, so vManage keeps the new one.' if restored else
+        'Restoring the previous settings failed as well: check the licensing settings in the vManage GUI.'
+    )
+    failed = failure_result(error, restored=restored, authenticated=False, changed=True,
+                            settings=dict(mode=previous.get('mode'), ssm_url=previous.get('ssm_url'),
+                                          client_id=previous.get('client_id')))
+    failed['msg'] = 'vManage could not authenticate to SSM On-Prem with the new settings: %s %s' % (failed.get('msg', ''), outcome)
+    return failed

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of vmanage_license_info: read-only licensing facts of one vManage, in one session.
+
+FOR INTERNAL COLLECTION USE ONLY.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def _licenses(vmanage, accounts, ctx):
+    """The licences vManage holds for every virtual account; None when its release has no licence API."""
+    licenses = []
+    for account in accounts:
+        for virtual_account in account.get('virtual_accounts', []):
+            rows = vmanage.licenses(virtual_account['virtual_account_id'])
+            if rows is None:
+                ctx.warn('vManage %s has no API that lists its licences (it arrived in 20.15); licenses is null' % vmanage.release)
+                return None
+            licenses.extend(dict(row, virtual_account_id=virtual_account['virtual_account_id']) for row in rows)
+    return licenses
+
+
+def run_license_info(params, ctx):
+    gather = params['gather']
+    with ctx.clients.vmanage(params) as vmanage:
+        settings = vmanage.license_settings()
+        user = vmanage.user_settings()
+        accounts = vmanage.fetch_accounts() if gather else None
+        licenses = _licenses(vmanage, accounts, ctx) if 'licenses' in gather else None
+        release = vmanage.release
+    result = dict(
+        changed=False,
+        release=release,
+        mode=settings['mode'],
+        ssm_url=settings['ssm_url'],
+        client_id=settings['client_id'],
+        client_secret_stored=settings['secret_stored'],
+        credentials_stored=user['credentials_stored'],
+        ssm_username=user.get('user'),
+        last_sync=user['last_sync'],
+    )
+    if accounts is not None:
+        result['accounts'] = accounts
+    if 'licenses' in gather:
+        result['licenses'] = licenses
+    return result

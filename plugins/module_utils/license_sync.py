@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of vmanage_license_sync: "Sync Licenses & Refresh Devices", waited for, idempotent by freshness.
+
+FOR INTERNAL COLLECTION USE ONLY.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_auth import require_on_prem_release
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import classify_vmanage_error
+
+
+def _listing(items, id_key):
+    return ', '.join('%s (id %s)' % (item.get('name'), item.get(id_key)) for item in items) or 'none'
+
+
+def _named(items, wanted, id_key, kind, parent=''):
+    """The item whose id or name is ``wanted``."""
+    for item in items:
+        if wanted in (str(item.get(id_key)), item.get('name')):
+            return item
+    raise LicenseSyncError('INVALID_INPUT', '%s %r not found%s; vManage lists: %s' % (kind, wanted, parent, _listing(items, id_key)))
+
+
+def select_accounts(accounts, smart_account, virtual_account, ctx):
+    """(smart account, virtual account) from fetchAccounts, by name or id, else SSM On-Prem's defaults.
+
+    vManage does not flag SSM's default local account; SSM On-Prem lists it first [inferred], so
+    without ``smart_account`` the first account is used (with a warning when there are several).
+    A virtual account defaults to the one flagged default, or the only one.
+    """
+    if not accounts:
+        raise LicenseSyncError('SYNC_FAILED', 'vManage lists no smart account on SSM On-Prem')
+    if smart_account:
+        account = _named(accounts, smart_account, 'account_id', 'smart account')
+    else:
+        account = accounts[0]
+        if len(accounts) > 1:
+            ctx.warn('no smart_account given: syncing %r, the first of %s' % (account.get('name'), _listing(accounts, 'account_id')))
+    virtual_accounts = account.get('virtual_accounts') or []
+    parent = ' in smart account %r' % account.get('name')
+    if virtual_account:
+        return account, _named(virtual_accounts, virtual_account, 'virtual_account_id', 'virtual account', parent)
+    defaults = [va for va in virtual_accounts if va.get('default')] or (virtual_accounts if len(virtual_accounts) == 1 else [])
+    if not defaults:
+        raise LicenseSyncError('INVALID_INPUT', 'no default virtual account%s; set virtual_account to one of: %s' % (
+            parent, _listing(virtual_accounts, 'virtual_account_id')))
+    return account, defaults[0]
+
+
+def wait_for_sync(vmanage, previous_time, params, ctx):
+    """Poll user settings until a sync newer than ``previous_time`` is recorded; its record, or SYNC_TIMEOUT."""
+    deadline = time.time() + params['wait_timeout']
+    sleep = max(1, params['wait_sleep'])
+    polls = params['wait_timeout'] // sleep + 1
+    last = None
+    for _poll in range(polls + 1):
+        last = vmanage.user_settings()['last_sync']
+        if last.get('time') is not None and last.get('time') != previous_time:
+            return last
+        if time.time() + sleep > deadline:
+            break
+        ctx.debug('license sync not recorded yet; next poll in %d s' % sleep)
+        time.sleep(sleep)
+    last = last or {}
+    raise LicenseSyncError(
+        'SYNC_TIMEOUT',
+        'task "Sync Licenses & Refresh Devices" on vManage recorded no result within %d s; last recorded sync: %s (ok: %s%s)' % (
+            params['wait_timeout'], last.get('time') or 'never', last.get('ok'),
+            ', error: %s' % last['error'] if last.get('error') else ''),
+    )
+
+
+def _sync_failure(record):
+    error = record.get('error') or 'vManage recorded a failed sync without a message'
+    cause = classify_vmanage_error(error)
+    return LicenseSyncError(cause if cause not in (None, 'HTTP_ERROR', 'BAD_RESPONSE') else 'SYNC_FAILED',
+                            'vManage recorded a failed licence sync: %s' % error)
+
+
+def run_license_sync(params, ctx):
+    with ctx.clients.vmanage(params) as vmanage:
+        require_on_prem_release(vmanage)
+        before = vmanage.user_settings()
+        if before.get('mode') != 'on-prem':
+            raise LicenseSyncError('MODE_NOT_ONPREM', 'vManage licensing mode is %r, not on-prem' % before.get('mode'))
+        last_sync = before['last_sync']
+        fresh = bool(last_sync['ok']) and last_sync['age_s'] is not None and last_sync['age_s'] <= params['max_age']
+        result = dict(changed=False, synced=False, last_sync=last_sync)
+        if fresh and not params['force']:
+            return result
+        result['changed'] = True
+        if ctx.check_mode:
+            return result
+
+        vmanage.authenticate(params['ssm_username'], params['ssm_password'])
+        account, virtual_account = select_accounts(vmanage.fetch_accounts(), params['smart_account'] or params.get('ssm_account'),
+                                                   params['virtual_account'], ctx)
+        vmanage.sync(account, virtual_account, params['license_type'])
+        result['accounts'] = [dict(account, virtual_accounts=[virtual_account])]
+        if not params['wait']:
+            return result
+        record = wait_for_sync(vmanage, before['last_sync'].get('time'), params, ctx)
+        if not record.get('ok'):
+            raise _sync_failure(record)
+        result.update(synced=True, last_sync=record)
+    return result

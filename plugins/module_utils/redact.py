@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Masking of secrets in any text or data that could reach a user.
+
+FOR INTERNAL COLLECTION USE ONLY.
+
+A Redactor knows two kinds of secrets: values registered at run time (passwords, client secret,
+session cookies, XSRF and access tokens) and keys whose values are secret wherever they appear
+(``password``, ``client_secret``, ``Authorization``, ``Cookie`` ...). Every error, warning and
+debug text of the collection passes through one.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
+
+MASK = '********'
+
+# Compared after lower-casing and dropping everything but letters and digits, so that
+# client_secret, clientSecret, ssmClientSecret and X-Client-Secret all match.
+_SECRET_KEY_NAMES = frozenset((
+    'authorization', 'proxyauthorization', 'cookie', 'setcookie', 'jsessionid', 'licenginesession',
+    'pwd', 'passphrase', 'apikey', 'privatekey', 'credential', 'credentials',
+))
+_SECRET_KEY_SUFFIXES = ('password', 'passwd', 'secret', 'token')
+
+_KEY_VALUE = re.compile(r'(?P<key>[A-Za-z0-9_.\-\[\]]+)=(?P<value>[^&;,\s"\'<>]+)')
+_JSON_PAIR = re.compile(r'"(?P<key>[^"\\]{1,80})"\s*:\s*"(?P<value>(?:\\.|[^"\\])*)"')
+_ESCAPED_JSON_PAIR = re.compile(r'\\"(?P<key>[^"\\]{1,80})\\"\s*:\s*\\"(?P<value>.*?)\\"')
+_PY_PAIR = re.compile(r"'(?P<key>[^'\\]{1,80})'\s*:\s*'(?P<value>(?:\\.|[^'\\])*)'")
+_HEADER_LINE = re.compile(
+    r'(?im)^(?P<key>[ \t]*(?:authorization|proxy-authorization|cookie|set-cookie|x-xsrf-token|x-csrf-token)[ \t]*:[ \t]*)'
+    r'(?P<value>\S.*)$')
+_AUTH_SCHEME = re.compile(r'(?i)\b(?P<key>bearer|basic)(?P<sep>\s+)(?P<value>[A-Za-z0-9._~+/=\-]{6,})')
+_URL_USERINFO = re.compile(r'(?i)\b(?P<key>[a-z][a-z0-9+.\-]*://[^/\s:@]*):(?P<value>[^/\s@]+)@')
+
+
+def is_secret_key(name):
+    """True when the value stored under ``name`` must never be shown."""
+    normalized = re.sub(r'[^a-z0-9]', '', str(name).lower())
+    return normalized in _SECRET_KEY_NAMES or normalized.endswith(_SECRET_KEY_SUFFIXES)
+
+
+def _mask_secret_pair(match):
+    if not is_secret_key(match.group('key')):
+        return match.group(0)
+    start, end = match.span('value')
+    whole_start = match.start(0)
+    text = match.group(0)
+    return text[:start - whole_start] + MASK + text[end - whole_start:]
+
+
+def _mask_value_group(match):
+    start, end = match.span('value')
+    whole_start = match.start(0)
+    text = match.group(0)
+    return text[:start - whole_start] + MASK + text[end - whole_start:]
+
+
+class Redactor:
+    """Masks registered secret values and the values of secret-looking keys."""
+
+    def __init__(self, secrets=()):
+        self._values = set()
+        self._ordered = []
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret):
+        """Register a secret value (also matched URL-encoded, URL-decoded and JSON-escaped)."""
+        if secret is None or isinstance(secret, bool):
+            return
+        value = str(secret)
+        if not value:
+            return
+        forms = set([value, unquote(value), quote(value, safe=''), quote_plus(value, safe=''), json.dumps(value)[1:-1]])
+        forms.discard('')
+        if forms - self._values:
+            self._values.update(forms)
+            self._ordered = sorted(self._values, key=len, reverse=True)
+
+    def text(self, value):
+        """``value`` as text with every known secret masked."""
+        if value is None:
+            return None
+        if isinstance(value, bytes):
+            value = value.decode('utf-8', 'replace')
+        text = str(value)
+        for secret in self._ordered:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        text = _URL_USERINFO.sub(_mask_value_group, text)
+        text = _HEADER_LINE.sub(_mask_value_group, text)
+        text = _AUTH_SCHEME.sub(_mask_value_group, text)
+        for pattern in (_JSON_PAIR, _ESCAPED_JSON_PAIR, _PY_PAIR, _KEY_VALUE):
+            text = pattern.sub(_mask_secret_pair, text)
+        return text
+
+    def data(self, value):
+        """A copy of ``value`` (nested dicts/lists/strings) with every known secret masked."""
+        if isinstance(value, Mapping):
+            return dict((key, self._masked(item) if is_secret_key(key) else self.data(item)) for key, item in value.items())
+        if isinstance(value, (list, tuple, set, frozenset)):
+            items = [self.data(item) for item in value]
+            return tuple(items) if isinstance(value, tuple) else items
+        if isinstance(value, (str, bytes)):
+            return self.text(value)
+        return value
+
+    def url(self, url):
+        """``url`` without user info, with secret-looking query parameters and known secrets masked."""
+        if not url:
+            return url
+        try:
+            parts = urlsplit(str(url))
+            netloc = parts.netloc.rpartition('@')[2]
+            query = parts.query
+            if query:
+                pairs = parse_qsl(query, keep_blank_values=True)
+                query = urlencode([(key, MASK if is_secret_key(key) else item) for key, item in pairs], safe='*')
+            cleaned = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        except ValueError:
+            cleaned = str(url)
+        return self.text(cleaned)
+
+    @staticmethod
+    def _masked(value):
+        if value is None or isinstance(value, bool) or value == '':
+            return value
+        return MASK

@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: license_report
+short_description: Licence compliance of a fleet of vManage, written as JSON, JUnit XML and HTML reports
+version_added: 0.1.0
+description:
+  - Runs once per play on the controller. It reads the result of M(sdwan_ops.license_sync.vmanage_license_info) that every
+    play host registered (failed results included), decides per host whether vManage reports its licences to Cisco Smart
+    Software Manager On-Prem, and writes the reports.
+  - Per host it gives the state (V(compliant), V(broken), V(unreachable), V(auth_failed) or V(error)), release, licensing
+    mode, SSM URL, whether client id and secret are stored, whether the grant is valid, the last sync's age and result,
+    whether vManage reaches SSM On-Prem, and the cause codes with their remedies (the codes of
+    M(sdwan_ops.license_sync.vmanage_precheck)).
+  - Facts come from what vManage already reported; no request is made to any vManage. A last sync error that quotes
+    SSM On-Prem's OAuth answer proves that vManage reaches SSM On-Prem; one that names a refused connection or an unknown
+    host proves that it does not. When no sync attempt tells, reachability is reported as unknown (run
+    M(sdwan_ops.license_sync.vmanage_precheck) to probe it).
+  - The grant check is one token request per distinct grant (SSM URL and the client ID stored on vManage), not one per
+    host, made as M(sdwan_ops.license_sync.ssm_grant) with O(sdwan_ops.license_sync.ssm_grant#module:state=verified) does.
+    The client secret comes from the variables of a host that stores that client ID (C(ssm_client_secret), the
+    variable the fix playbook uses; C(ssm_client_id), when set there, must name the same client) or from
+    O(ssm_client_secret); vManage never returns it. Without a secret the grant is judged from vManage's last sync only.
+  - The SSM options (O(ssm_url), O(ssm_username), O(ssm_client_secret)...) apply to the hosts that have no variable
+    of that name; a host's own C(ssm_url) variable is also the URL its vManage must store (C(SSM_URL_MISMATCH) otherwise).
+  - Writes, in O(dest), C(license-compliance-<UTC time>.json), C(.xml) (JUnit) and C(.html) with C(latest.json),
+    C(latest.xml) and C(latest.html) copies, and C(broken-<UTC time>.txt) with its copy C(latest-broken.txt): the
+    broken hosts whose causes the fix playbook can repair, one per line, for
+    C(ansible-playbook playbooks/fix_license_sync.yml --limit @reports/latest-broken.txt).
+  - The HTML page needs no network. It shows the totals, each cause with its remedy, and a host table that sorts by
+    any column and filters by state, cause and text; states carry text labels as well as colours.
+author:
+  - sdwan_ops maintainers
+extends_documentation_fragment:
+  - sdwan_ops.license_sync.ssm
+  - sdwan_ops.license_sync.http_options
+  - sdwan_ops.license_sync.attributes
+options:
+  hosts:
+    description:
+      - Inventory hosts to report on.
+      - Defaults to every host of the play (C(ansible_play_hosts_all)), so hosts that failed earlier are reported too.
+    type: list
+    elements: str
+  facts_var:
+    description:
+      - Name of the variable in which each host registered its M(sdwan_ops.license_sync.vmanage_license_info) result.
+      - A host without it is reported as V(unreachable) (Ansible did not reach it).
+    type: str
+    default: license_compliance_info
+  dest:
+    description:
+      - Directory of the reports on the controller; created when missing.
+      - A relative path is relative to the directory C(ansible-playbook) runs in.
+    type: path
+    default: reports
+  formats:
+    description: Reports to write. The limit file C(latest-broken.txt) is always written.
+    type: list
+    elements: str
+    choices: [json, junit, html]
+    default: [json, junit, html]
+  title:
+    description: Title of the reports.
+    type: str
+    default: SD-WAN licence compliance
+  max_sync_age:
+    description: A last successful sync older than this many seconds is a finding (C(SYNC_STALE)).
+    type: int
+    default: 86400
+  min_release:
+    description: Oldest vManage release with on-prem licensing; older ones are broken with C(RELEASE_TOO_OLD).
+    type: str
+    default: 20.9.1
+  verify_grants:
+    description: Prove each distinct grant with one token request to SSM On-Prem. V(false) makes no request at all.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: The run is read-only in any mode. The reports are the run's output on the controller and are written in check mode too.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: Reads only. Each run writes new timestamped report files and refreshes the C(latest) copies.
+  action:
+    support: full
+notes:
+  - Makes no request to vManage. Per distinct grant with a known client secret, one C(POST /backend/oauth/token) to
+    SSM On-Prem (credentials in the body).
+  - Runs on the controller only; run it once per play (C(run_once)), after the hosts registered their facts.
+  - The reports hold no secret (no password, client secret or token).
+  - The role M(sdwan_ops.license_sync.license_compliance) and the playbook C(sdwan_ops.license_sync.license_compliance) run
+    the whole compliance check.
+seealso:
+  - module: sdwan_ops.license_sync.vmanage_license_info
+  - module: sdwan_ops.license_sync.vmanage_precheck
+  - module: sdwan_ops.license_sync.ssm_grant
+"""
+
+EXAMPLES = r"""
+- name: Read the licensing facts of every vManage
+  sdwan_ops.license_sync.vmanage_license_info:
+    vmanage_host: "{{ vmanage_host }}"
+    vmanage_username: "{{ vmanage_username }}"
+    vmanage_password: "{{ vmanage_password }}"
+  register: license_compliance_info
+  ignore_errors: true
+
+- name: Write the compliance reports
+  sdwan_ops.license_sync.license_report:
+    dest: /var/reports/licensing
+    max_sync_age: 43200
+  run_once: true
+"""
+
+RETURN = r"""
+msg:
+  description: One line with the totals and the report directory.
+  returned: always
+  type: str
+  sample: "500 hosts: 180 compliant, 250 broken (236 fixable), 40 unreachable, 30 auth failed, 0 error; reports in /srv/reports"
+totals:
+  description: Hosts per state, hosts per cause code, broken hosts the fix playbook can repair, hosts that need an operator.
+  returned: always
+  type: dict
+  sample: {"hosts": 3, "compliant": 1, "broken": 1, "unreachable": 1, "auth_failed": 0, "error": 0,
+           "by_cause": {"GRANT_NOT_FOUND": 1, "VMANAGE_UNREACHABLE": 1}, "fixable": 1, "needs_operator": 1}
+reports:
+  description: Paths of the timestamped reports written (the C(latest) copies sit beside them).
+  returned: always
+  type: dict
+  sample: {"json": "/srv/reports/license-compliance-20261126T060000Z.json", "junit": "/srv/reports/license-compliance-20261126T060000Z.xml",
+           "html": "/srv/reports/license-compliance-20261126T060000Z.html", "limit": "/srv/reports/broken-20261126T060000Z.txt"}
+fixable_hosts:
+  description: Broken hosts whose every cause the fix playbook can repair (the content of C(latest-broken.txt)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["vmanage-007", "vmanage-012"]
+grants:
+  description: The distinct grants found and the result of their token request (never a secret).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"ssm_url": "https://ssm.example.com:8443", "client_id": "3f1c...", "hosts": 120, "verified": false,
+            "cause": "GRANT_NOT_FOUND", "detail": "SSM On-Prem has no grant for this client id and secret"}]
+"""

@@ -1,0 +1,173 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vmanage_license_info
+short_description: Read the licensing facts of a Catalyst SD-WAN Manager (vManage)
+version_added: 0.1.0
+description:
+  - Reads, in one vManage session, what a licence compliance report needs from a vManage in on-prem licensing
+    mode (Cisco Smart Software Manager On-Prem) - release, licensing mode, SSM On-Prem URL, client id,
+    whether a client secret and SSM user credentials are stored, and the time and result of the last licence sync.
+  - Never returns the client secret or a password; vManage does not return them either.
+  - With the default O(gather=[]) a call makes six HTTP requests (login, XSRF token, server info, licensing
+    settings, user settings, logout). O(gather) adds the smart and virtual accounts and the licences vManage holds.
+author:
+  - sdwan_ops maintainers (@sdwan-ops)
+requirements:
+  - requests >= 2.28.0
+  - jmespath >= 1.0.0
+options:
+  gather:
+    description:
+      - Extra facts to read. V(accounts) lists the smart and virtual accounts vManage reaches on SSM On-Prem
+        (vManage asks SSM On-Prem with its stored configuration). V(licenses) adds the licences vManage holds
+        for each virtual account (implies reading the accounts).
+    type: list
+    elements: str
+    choices: [accounts, licenses]
+    default: []
+extends_documentation_fragment:
+  - sdwan_ops.license_sync.vmanage
+  - sdwan_ops.license_sync.http_options
+  - sdwan_ops.license_sync.attributes
+  - sdwan_ops.license_sync.attributes.actiongroup_vmanage
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+notes:
+  - "REST paths used: C(POST /j_security_check), C(GET /dataservice/client/token), C(GET /dataservice/client/server),
+    C(GET /dataservice/settings/configuration/smartLicensing), C(GET /dataservice/smartLicensing/getUserSettings)
+    (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings) (20.15 and later),
+    with O(gather) C(GET /dataservice/smartLicensing/fetchAccounts) and C(GET /dataservice/v1/smart-licensing/license),
+    and C(GET /logout) (before 20.12) or C(POST /logout)."
+  - The module runs on the controller (action plugin); the target host only selects the vManage through its variables.
+seealso:
+  - module: sdwan_ops.license_sync.vmanage_precheck
+  - module: sdwan_ops.license_sync.vmanage_license_sync
+"""
+
+EXAMPLES = r"""
+- name: Read the licensing facts of every vManage
+  sdwan_ops.license_sync.vmanage_license_info:
+    vmanage_host: "{{ vmanage_host }}"
+    vmanage_username: "{{ vmanage_username }}"
+    vmanage_password: "{{ vmanage_password }}"
+    vmanage_ca_path: /etc/pki/sdwan/ca.pem
+  register: licensing
+
+- name: Fail when the last sync failed or is older than a day
+  ansible.builtin.assert:
+    that:
+      - licensing.last_sync.ok
+      - licensing.last_sync.age_s < 86400
+    fail_msg: "last sync {{ licensing.last_sync.time }}: {{ licensing.last_sync.error }}"
+
+- name: Connection options set once for the whole play, accounts and licences included
+  module_defaults:
+    group/sdwan_ops.license_sync.vmanage:
+      vmanage_host: "{{ vmanage_host }}"
+      vmanage_username: "{{ vmanage_username }}"
+      vmanage_password: "{{ vmanage_password }}"
+  block:
+    - name: Read accounts and licences
+      sdwan_ops.license_sync.vmanage_license_info:
+        gather: [accounts, licenses]
+      register: licensing_full
+"""
+
+RETURN = r"""
+release:
+  description: The vManage release, as the server reports it.
+  returned: success
+  type: str
+  sample: 20.12.1
+mode:
+  description: Smart licensing mode stored on vManage (V(on-prem), V(online), V(offline)), or null when not configured.
+  returned: success
+  type: str
+  sample: on-prem
+ssm_url:
+  description: SSM On-Prem URL stored on vManage, or null.
+  returned: success
+  type: str
+  sample: https://ssm.example.com:8443
+client_id:
+  description: Client id of the SSM On-Prem API Toolkit grant stored on vManage, or null.
+  returned: success
+  type: str
+  sample: jF6qntGFm429n2B7tlgJPNHueoyjjn8p6zAn7BhYLUhjAY5BZlTUV9Q0r_Zk7uBf
+client_secret_stored:
+  description: Whether vManage stores a client secret (its value is never returned).
+  returned: success
+  type: bool
+  sample: true
+credentials_stored:
+  description: Whether vManage stores SSM On-Prem user credentials (set by a successful authenticate).
+  returned: success
+  type: bool
+  sample: true
+ssm_username:
+  description: The SSM On-Prem user vManage stores, or null.
+  returned: success
+  type: str
+  sample: admin
+last_sync:
+  description: The last licence sync vManage recorded.
+  returned: success
+  type: dict
+  contains:
+    time:
+      description: When it happened (ISO 8601, UTC), or null when vManage never synced.
+      type: str
+      sample: "2026-11-26T10:00:00Z"
+    age_s:
+      description: Seconds since then, or null.
+      type: int
+      sample: 120
+    ok:
+      description: Whether it succeeded, or null.
+      type: bool
+      sample: false
+    error:
+      description: vManage's error message of a failed sync, or null.
+      type: str
+      sample: >-
+        Failed to authenticate Smart Account credentials.: Failed to authenticate user - 'admin'.
+        {"error":"invalid_client","error_message":"Grant not found. Ensure that the given grant details are correct."}
+accounts:
+  description: Smart accounts with their virtual accounts, as vManage lists them.
+  returned: when O(gather) contains V(accounts) or V(licenses)
+  type: list
+  elements: dict
+  sample: [{"account_id": "1", "name": "lab-onprem", "virtual_accounts": [{"virtual_account_id": "1", "name": "Default", "default": true}]}]
+licenses:
+  description: Licences vManage holds, for every virtual account listed in RV(accounts).
+  returned: when O(gather) contains V(licenses)
+  type: list
+  elements: dict
+  sample: [{"display_name": "DNA Advantage", "tag": "regid.2019-01.com.cisco.DNA_ADV", "Purchased": 10, "inUse": 3}]
+"""
+
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import VMANAGE_LICENSE_INFO
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_info import run_license_info
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import run_as_module
+
+
+def main():
+    run_as_module(run_license_info, VMANAGE_LICENSE_INFO)
+
+
+if __name__ == '__main__':
+    main()

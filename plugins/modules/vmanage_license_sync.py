@@ -1,0 +1,172 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sdwan_ops maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vmanage_license_sync
+short_description: Sync licences of a vManage with SSM On-Prem and wait for the result
+version_added: 0.1.0
+description:
+  - Does what the vManage GUI's "Sync Licenses & Refresh Devices" does in on-prem mode - authenticate to SSM On-Prem with
+    the SSM On-Prem user, list the smart and virtual accounts, sync the chosen virtual account - and waits until vManage
+    records the result.
+  - Idempotent by freshness - when the last sync succeeded less than O(max_age) seconds ago, nothing is sent
+    (O(force=true) syncs anyway).
+  - A failure reports the cause; vManage's C(Failed to authenticate Smart Account credentials ... Grant not found) error
+    comes out as GRANT_NOT_FOUND with the API Toolkit remedy.
+  - Uses the sync call of the vManage release (C(smartLicensing/syncLicenses) before 20.15, C(v1/smart-licensing/sync) from 20.15).
+author:
+  - sdwan_ops maintainers (@sdwan-ops)
+requirements:
+  - requests >= 2.28.0
+  - jmespath >= 1.0.0
+options:
+  ssm_username:
+    required: true
+  ssm_password:
+    required: true
+  smart_account:
+    description:
+      - Smart account (local account of SSM On-Prem) to sync, by name or id.
+      - Default - O(ssm_account) when set, else the first account vManage lists (SSM On-Prem lists its default local
+        account first); when there are several, a warning names them.
+    type: str
+  virtual_account:
+    description:
+      - Virtual account to sync, by name or id. Default - the account's default virtual account (or its only one).
+    type: str
+  license_type:
+    description:
+      - Licences to sync - V(prepaid) or V(postpaid) (MSLA).
+    type: str
+    choices: [prepaid, postpaid]
+    default: prepaid
+  max_age:
+    description:
+      - When the last successful sync is at most this many seconds old, the module does not sync again.
+    type: int
+    default: 3600
+  force:
+    description:
+      - Sync even when the last successful sync is recent.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until vManage records the result of the sync.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - How many seconds to wait for the result; then the module fails with SYNC_TIMEOUT, naming the task and the last
+        recorded status.
+    type: int
+    default: 300
+  wait_sleep:
+    description:
+      - Seconds between two reads of the sync result.
+    type: int
+    default: 5
+extends_documentation_fragment:
+  - sdwan_ops.license_sync.vmanage
+  - sdwan_ops.license_sync.ssm
+  - sdwan_ops.license_sync.http_options
+  - sdwan_ops.license_sync.attributes
+  - sdwan_ops.license_sync.attributes.actiongroup_vmanage_ssm
+attributes:
+  check_mode:
+    support: full
+    details: Reads the last sync and reports whether a sync would run; sends nothing else.
+  diff_mode:
+    support: none
+  idempotent:
+    support: partial
+    details: No sync while the last successful one is younger than O(max_age); O(force=true) syncs on every run.
+notes:
+  - "REST paths used: C(POST /j_security_check), C(GET /dataservice/client/token), C(GET /dataservice/client/server),
+    C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings),
+    C(POST /dataservice/smartLicensing/authenticate), C(GET /dataservice/smartLicensing/fetchAccounts),
+    C(POST /dataservice/smartLicensing/syncLicenses) (before 20.15) or C(POST /dataservice/v1/smart-licensing/sync),
+    C(GET /logout) (before 20.12) or C(POST /logout)."
+  - Only the SSM On-Prem user options of the C(ssm) group are used; vManage calls SSM On-Prem itself with its stored settings.
+  - The module runs on the controller (action plugin).
+seealso:
+  - module: sdwan_ops.license_sync.vmanage_license_auth
+  - module: sdwan_ops.license_sync.vmanage_license_info
+"""
+
+EXAMPLES = r"""
+- name: Sync licences unless the last successful sync is younger than an hour
+  sdwan_ops.license_sync.vmanage_license_sync:
+    vmanage_host: vmanage.example.com
+    vmanage_username: "{{ vmanage_username }}"
+    vmanage_password: "{{ vmanage_password }}"
+    ssm_username: "{{ ssm_username }}"
+    ssm_password: "{{ ssm_password }}"
+  register: sync
+
+- name: Sync a named virtual account now and wait up to ten minutes
+  sdwan_ops.license_sync.vmanage_license_sync:
+    smart_account: lab-onprem
+    virtual_account: Default
+    force: true
+    wait_timeout: 600
+    wait_sleep: 10
+"""
+
+RETURN = r"""
+synced:
+  description: Whether this run synced and vManage recorded a successful sync.
+  returned: success
+  type: bool
+  sample: true
+last_sync:
+  description: The last sync vManage recorded (after this run's sync when there was one).
+  returned: success
+  type: dict
+  contains:
+    time:
+      description: When it happened (ISO 8601, UTC), or null when vManage never synced.
+      type: str
+      sample: "2026-11-26T10:00:00Z"
+    age_s:
+      description: Seconds since then, or null.
+      type: int
+      sample: 3
+    ok:
+      description: Whether it succeeded, or null.
+      type: bool
+      sample: true
+    error:
+      description: vManage's error message of a failed sync, or null.
+      type: str
+      sample: null
+accounts:
+  description: The smart account that was synced, with the synced virtual account.
+  returned: when a sync was sent
+  type: list
+  elements: dict
+  sample: [{"account_id": "1", "name": "lab-onprem", "virtual_accounts": [{"virtual_account_id": "1", "name": "Default", "default": true}]}]
+cause:
+  description: Cause code of a failure, for example GRANT_NOT_FOUND, SYNC_FAILED, SYNC_TIMEOUT or MODE_NOT_ONPREM.
+  returned: failure
+  type: str
+  sample: GRANT_NOT_FOUND
+"""
+
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import VMANAGE_LICENSE_SYNC
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_sync import run_license_sync
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import run_as_module
+
+
+def main():
+    run_as_module(run_license_sync, VMANAGE_LICENSE_SYNC)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,238 @@
+"""playbooks/fix_license_sync.yml against the lab: each scenario of issue 5's "Outcomes" gets the right result."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_GRANT
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.grant import run_ssm_grant
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import RunContext
+
+PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "fix_license_sync.yml"
+HOST = "vmanage-001"
+OUR_GRANT = "license-sync-vmanage-001"
+SEED_ERROR = '{"error":"invalid_client","error_message":"Grant not found. Ensure that the given grant details are correct."}'
+SHOW_STATS = {"ANSIBLE_SHOW_CUSTOM_STATS": "1"}
+STOPPED = "stopped before any change"
+
+
+def vmanage(state):
+    return state["vmanage"][HOST]
+
+
+def grants(state):
+    return sorted((grant["name"], grant["client_id"]) for grant in state["ssm"]["grants"])
+
+
+def custom_stats(run):
+    """The set_stats data of the run (ANSIBLE_SHOW_CUSTOM_STATS=1), as the callback prints it."""
+    match = re.search(r"^\s*RUN: (\{.*\})\s*$", run.stdout, re.MULTILINE)
+    assert match, run.stdout[-3000:]
+    return json.loads(match.group(1))["fix_license_sync"]
+
+
+def assert_stopped(run, cause):
+    assert run.rc != 0 and run.failed_hosts() == [HOST], run.stdout[-3000:]
+    assert run.changed(HOST) == 0
+    stop_lines = [line for line in run.stdout.splitlines() if STOPPED in line and cause in line]
+    assert stop_lines, run.stdout[-3000:]
+    return stop_lines[0]
+
+
+@pytest.fixture(scope="module")
+def seed_runs(module_lab, run_playbook):
+    """The field note's vManage: a fix run and a rerun, with the lab's state before and after each."""
+    lab = module_lab("seed")
+    states = [lab.state()]
+    runs = []
+    for _ in range(2):
+        runs.append(run_playbook(PLAYBOOK, lab.inventory, env=SHOW_STATS))
+        states.append(lab.state())
+    return lab, runs, states
+
+
+def test_seed_is_fixed_and_synced(seed_runs):
+    lab, (fix, _rerun), (before, after, _) = seed_runs
+
+    assert fix.rc == 0 and fix.failed_hosts() == [], fix.stdout[-3000:]
+    assert fix.changed(HOST) > 0
+    # The precheck verdict names the field note's error and its cause.
+    assert "GRANT_NOT_FOUND" in fix.stdout and SEED_ERROR.replace('"', '\\"') in fix.stdout
+    new = [grant for grant in grants(after) if grant not in grants(before)]
+    assert [name for name, _ in new] == [OUR_GRANT]
+    assert vmanage(after)["settings"]["ssmClientId"] == new[0][1] != vmanage(before)["settings"]["ssmClientId"]
+    assert vmanage(after)["syncs"][-1]["ok"] is True and len(vmanage(after)["syncs"]) > len(vmanage(before)["syncs"])
+    summary = custom_stats(fix)[HOST]
+    assert summary["state_before"] == "fixable" and summary["state_after"] == "synced"
+    assert "GRANT_NOT_FOUND" in summary["causes"]
+    assert summary["actions"] == ["grant_created", "settings_stored", "authenticated", "synced"]
+    assert summary["grant_name"] == OUR_GRANT and summary["client_id"] == new[0][1]
+
+
+def test_seed_rerun_changes_nothing_and_writes_nothing(seed_runs):
+    lab, (_fix, rerun), (_, after_fix, after_rerun) = seed_runs
+
+    assert rerun.rc == 0 and rerun.changed(HOST) == 0, rerun.stdout[-3000:]
+    assert lab.total_writes(after_rerun) == lab.total_writes(after_fix)
+    assert grants(after_rerun) == grants(after_fix)
+    summary = custom_stats(rerun)[HOST]
+    assert summary["state_before"] == "healthy" and summary["state_after"] == "unchanged" and summary["actions"] == []
+
+
+def test_no_password_reaches_the_output(seed_runs):
+    lab, runs, _ = seed_runs
+    info = lab.info
+    secrets = [info["ssm"]["password"], info["ssm"]["admin_password"]] + [host["password"] for host in info["vmanage"]]
+
+    for run in runs:
+        assert not [secret for secret in secrets if secret in run.stdout + run.stderr]
+
+
+def test_check_diff_on_seed_writes_nothing(lab, run_playbook):
+    seed = lab("seed")
+    before = seed.state()
+
+    run = run_playbook(PLAYBOOK, seed.inventory, check=True, diff=True)
+
+    after = seed.state()
+    assert run.rc == 0 and run.changed(HOST) > 0, run.stdout[-3000:]
+    assert f"grant {OUR_GRANT} would be created" in run.stdout
+    assert seed.total_writes(after) == 0
+    assert grants(after) == grants(before) and vmanage(after)["settings"] == vmanage(before)["settings"]
+
+
+def test_healthy_vmanage_is_left_alone(lab, run_playbook):
+    healthy = lab("healthy")
+    before = healthy.state()
+
+    run = run_playbook(PLAYBOOK, healthy.inventory)
+
+    after = healthy.state()
+    assert run.rc == 0 and run.changed(HOST) == 0, run.stdout[-3000:]
+    assert healthy.total_writes(after) == 0
+    assert grants(after) == grants(before) and vmanage(after)["settings"] == vmanage(before)["settings"]
+    assert vmanage(after)["syncs"] == vmanage(before)["syncs"]
+
+
+def test_unconfigured_vmanage_is_configured_and_synced(lab, run_playbook):
+    unconfigured = lab("unconfigured")
+    assert vmanage(unconfigured.state())["settings"]["mode"] != "on-prem"
+
+    run = run_playbook(PLAYBOOK, unconfigured.inventory)
+
+    after = unconfigured.state()
+    assert run.rc == 0 and run.changed(HOST) > 0, run.stdout[-3000:]
+    ours = dict(grants(after))[OUR_GRANT]
+    assert vmanage(after)["settings"]["mode"] == "on-prem" and vmanage(after)["settings"]["ssmClientId"] == ours
+    assert vmanage(after)["syncs"][-1]["ok"] is True
+
+
+def test_old_release_stops_and_creates_nothing_on_ssm(lab, run_playbook):
+    old = lab("old-release")
+    before = old.state()
+
+    run = run_playbook(PLAYBOOK, old.inventory)
+
+    stop = assert_stopped(run, "RELEASE_TOO_OLD")
+    assert "20.9.1" in stop and "Upgrade vManage" in stop
+    after = old.state()
+    assert old.total_writes(after) == 0 and grants(after) == grants(before)
+
+
+def test_ssm_backend_down_stops_naming_the_backend(lab, run_playbook):
+    backend_down = lab("ssm-backend-down")
+    before = backend_down.state()
+
+    run = run_playbook(PLAYBOOK, backend_down.inventory)
+
+    stop = assert_stopped(run, "SSM_BACKEND_DOWN")
+    assert "backend" in stop and "restart" in stop
+    after = backend_down.state()
+    assert backend_down.total_writes(after) == 0
+    assert vmanage(after)["settings"] == vmanage(before)["settings"] and vmanage(after)["syncs"] == vmanage(before)["syncs"]
+
+
+def test_grant_deleted_after_a_good_run_is_recreated_and_pushed(lab, run_playbook):
+    seed = lab("seed")
+    assert run_playbook(PLAYBOOK, seed.inventory).rc == 0
+    first_client_id = vmanage(seed.state())["settings"]["ssmClientId"]
+    seed.fault("ssm", "grant-deleted")
+    assert OUR_GRANT not in dict(grants(seed.state()))
+
+    run = run_playbook(PLAYBOOK, seed.inventory)
+
+    after = seed.state()
+    assert run.rc == 0 and run.changed(HOST) > 0, run.stdout[-3000:]
+    recreated = dict(grants(after))[OUR_GRANT]
+    assert vmanage(after)["settings"]["ssmClientId"] == recreated != first_client_id
+    assert vmanage(after)["syncs"][-1]["ok"] is True
+
+
+@pytest.mark.parametrize("scenario", ["seed", "healthy"])
+def test_wrong_ssm_user_password_stops_and_keeps_vmanage_settings(scenario, lab, run_playbook):
+    broken = lab(scenario)
+    broken.fault("ssm", "wrong-ssm-password")
+    before = broken.state()
+
+    run = run_playbook(PLAYBOOK, broken.inventory)
+
+    assert run.rc != 0 and run.failed_hosts() == [HOST], run.stdout[-3000:]
+    assert "SSM_BAD_USER_CREDENTIALS" in run.stdout and "Check ssm_username/ssm_password" in run.stdout
+    after = broken.state()
+    assert vmanage(after)["settings"] == vmanage(before)["settings"]
+    assert sum(vmanage(after)["write_requests"].values()) == sum(vmanage(before)["write_requests"].values())
+
+
+def test_fleet_fix_stops_after_a_batch_broken_by_a_systemic_cause(lab, run_playbook):
+    fleet = lab("ssm-backend-down", vmanage=4)
+
+    run = run_playbook(PLAYBOOK, fleet.inventory,
+                       extra_vars={"fix_license_sync_batch_size": 2, "fix_license_sync_max_fail_percentage": 50})
+
+    assert run.rc != 0
+    # The first batch fails on SSM_BACKEND_DOWN; the play stops before the second batch runs.
+    assert sorted(run.stats) == ["vmanage-001", "vmanage-002"] == run.failed_hosts(), run.stdout[-3000:]
+    assert fleet.total_writes() == 0
+
+
+def create_grant_as_the_ssm_team(lab, name):
+    """A Resource Owner grant made outside the playbook, as the SSM team would hand it over (id and secret)."""
+    ssm, ca_cert = lab.info["ssm"], lab.info["ca_cert"]
+    options = {"ssm_url": ssm["url"], "ssm_username": ssm["username"], "ssm_password": ssm["password"],
+               "ssm_admin_username": ssm["admin_username"], "ssm_admin_password": ssm["admin_password"],
+               "ssm_ca_path": ca_cert, "name": name}
+    validation = ArgumentSpecValidator(SSM_GRANT["argument_spec"]).validate(options)
+    assert not validation.error_messages
+    return run_ssm_grant(validation.validated_parameters, RunContext(no_log=True))
+
+
+def test_grant_supplied_by_the_ssm_team_is_proven_and_pushed(lab, run_playbook):
+    unconfigured = lab("unconfigured")
+    supplied = create_grant_as_the_ssm_team(unconfigured, "ssm-team-grant")
+    before = unconfigured.state()
+
+    # As an AWX credential injects them.
+    run = run_playbook(PLAYBOOK, unconfigured.inventory,
+                       env={"SSM_CLIENT_ID": supplied["client_id"], "SSM_CLIENT_SECRET": supplied["client_secret"]})
+
+    after = unconfigured.state()
+    assert run.rc == 0 and run.changed(HOST) > 0, run.stdout[-3000:]
+    assert "grant supplied by the SSM team" in run.stdout
+    assert grants(after) == grants(before)
+    assert vmanage(after)["settings"]["ssmClientId"] == supplied["client_id"]
+    assert vmanage(after)["syncs"][-1]["ok"] is True
+
+
+def test_supplied_grant_that_does_not_exist_stops_before_vmanage(lab, run_playbook):
+    unconfigured = lab("unconfigured")
+    before = unconfigured.state()
+
+    run = run_playbook(PLAYBOOK, unconfigured.inventory,
+                       env={"SSM_CLIENT_ID": "lab-fake-client-id", "SSM_CLIENT_SECRET": "lab-fake-client-secret"})
+
+    assert run.rc != 0 and run.failed_hosts() == [HOST], run.stdout[-3000:]
+    assert "GRANT_NOT_FOUND" in run.stdout and "Done before the stop: nothing" in run.stdout
+    after = unconfigured.state()
+    assert unconfigured.total_writes(after) == 0 and grants(after) == grants(before)
+    assert vmanage(after)["settings"] == vmanage(before)["settings"]

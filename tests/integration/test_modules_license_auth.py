@@ -1,0 +1,114 @@
+"""vmanage_license_auth against the lab: fixes the seed, then no write; never touches vManage with bad credentials."""
+import pytest
+
+from .module_runs import assert_idempotent, four_steps, run_module
+
+MODULE = "vmanage_license_auth"
+PUT = "PUT /dataservice/settings/configuration/smartLicensing"
+AUTHENTICATE = "POST /dataservice/smartLicensing/authenticate"
+
+
+def settings(lab):
+    return lab.state()["vmanage"]["vmanage-001"]["settings"]
+
+
+def test_seed_is_fixed_then_idempotent(lab, run_playbook):
+    seed = lab("seed")
+    broken_client_id = settings(seed)["ssmClientId"]
+
+    runs = four_steps(seed, run_playbook, MODULE)
+
+    check, real = runs[0], runs[1]
+    assert check.result["changed"] is True and check.writes["vmanage-001"] == {}
+    assert check.result["settings"]["client_id"] != broken_client_id
+    assert real.result["changed"] is True and real.result["authenticated"] is True
+    assert real.writes["vmanage-001"] == {PUT: 1, AUTHENTICATE: 1}
+    assert settings(seed)["ssmClientId"] == real.result["settings"]["client_id"] != broken_client_id
+    assert_idempotent(runs)
+    assert runs[3].result["authenticated"] is True
+    assert "GET /dataservice/smartLicensing/fetchAccounts" in runs[3].vmanage_requests()
+
+
+def test_diff_masks_the_secret(lab, run_playbook):
+    run = run_module(lab("seed"), run_playbook, MODULE, check=True, diff=True)
+
+    assert '"ssmClientSecret": "(hidden, changed)"' in run.playbook.stdout
+    assert '"ssmClientSecret": "(hidden)"' in run.playbook.stdout
+
+
+def test_unconfigured_vmanage_is_switched_to_on_prem(lab, run_playbook):
+    unconfigured = lab("unconfigured")
+
+    run = run_module(unconfigured, run_playbook, MODULE)
+
+    assert run.result["changed"] is True and settings(unconfigured)["mode"] == "on-prem"
+
+
+def test_old_release_is_refused_without_a_write(lab, run_playbook):
+    run = run_module(lab("old-release"), run_playbook, MODULE)
+
+    assert run.result["cause"] == "RELEASE_TOO_OLD" and run.writes["vmanage-001"] == {}
+
+
+def test_unknown_grant_never_touches_vmanage(lab, run_playbook):
+    seed = lab("seed")
+    before = settings(seed)
+
+    run = run_module(seed, run_playbook, MODULE, grant_client_id="lab-fake-client-id", grant_client_secret="lab-fake-client-secret")
+
+    assert run.result["cause"] == "GRANT_NOT_FOUND" and run.writes["vmanage-001"] == {}
+    assert settings(seed) == before
+
+
+def test_wrong_ssm_user_password_never_touches_vmanage(lab, run_playbook):
+    seed = lab("seed")
+    run_module(seed, run_playbook, "ssm_grant")
+
+    run = run_module(seed, run_playbook, MODULE, ssm_password="lab-fake-wrong-password")
+
+    assert run.result["cause"] == "SSM_BAD_USER_CREDENTIALS" and run.writes["vmanage-001"] == {}
+
+
+def test_failed_authenticate_restores_the_previous_settings(lab, run_playbook):
+    seed = lab("seed")
+    before = settings(seed)
+    seed.fault("vmanage-001", "ssm-unreachable-from-vmanage")
+
+    run = run_module(seed, run_playbook, MODULE)
+
+    assert (run.result["failed"], run.result["cause"], run.result["restored"]) == (True, "SSM_UNREACHABLE_FROM_VMANAGE", True)
+    assert "cannot be read back" in run.result["msg"]
+    assert run.writes["vmanage-001"] == {PUT: 2, AUTHENTICATE: 1}
+    after = settings(seed)
+    assert (after["mode"], after["ssmServerUrl"], after["ssmClientId"]) == (before["mode"], before["ssmServerUrl"], before["ssmClientId"])
+
+
+def test_stale_stored_ssm_password_is_written_again(lab, run_playbook):
+    healthy = lab("healthy")
+    run_module(healthy, run_playbook, MODULE)
+    healthy.fault("vmanage-001", "wrong-ssm-password")
+
+    run = run_module(healthy, run_playbook, MODULE)
+
+    assert run.result["changed"] is True and run.result["authenticated"] is True
+    assert run.writes["vmanage-001"] == {PUT: 1, AUTHENTICATE: 1}
+
+
+def test_update_secret_always_writes_every_run(lab, run_playbook):
+    seed = lab("seed")
+    run_module(seed, run_playbook, MODULE)
+
+    run = run_module(seed, run_playbook, MODULE, update_secret="always")
+
+    assert run.result["changed"] is True and run.writes["vmanage-001"] == {PUT: 1, AUTHENTICATE: 1}
+
+
+@pytest.mark.parametrize("release", ["20.9.1", "20.15.1"])
+def test_releases(lab, run_playbook, release):
+    seed = lab("seed", release=release)
+
+    first = run_module(seed, run_playbook, MODULE)
+    second = run_module(seed, run_playbook, MODULE)
+
+    assert first.result["changed"] is True and first.result.get("failed") is not True, first.result
+    assert second.result["changed"] is False and second.total_writes() == 0

@@ -1,0 +1,73 @@
+"""vmanage_license_sync against the lab: the seed's error as GRANT_NOT_FOUND, a real sync, idempotent by freshness."""
+import pytest
+
+from .module_runs import assert_idempotent, four_steps, run_module
+
+MODULE = "vmanage_license_sync"
+AUTHENTICATE = "POST /dataservice/smartLicensing/authenticate"
+SYNC_LEGACY = "POST /dataservice/smartLicensing/syncLicenses"
+SYNC_V1 = "POST /dataservice/v1/smart-licensing/sync"
+
+
+def syncs(lab):
+    return lab.state()["vmanage"]["vmanage-001"]["syncs"]
+
+
+def test_seed_fails_with_grant_not_found(lab, run_playbook):
+    seed = lab("seed")
+    recorded = len(syncs(seed))
+
+    check = run_module(seed, run_playbook, MODULE, check=True)
+    real = run_module(seed, run_playbook, MODULE)
+
+    assert check.result["changed"] is True and check.total_writes() == 0
+    assert (real.result["failed"], real.result["cause"]) == (True, "GRANT_NOT_FOUND")
+    assert "Grant not found" in real.result["msg"] and "API Toolkit" in real.result["remedy"]
+    assert SYNC_LEGACY not in real.writes["vmanage-001"] and len(syncs(seed)) == recorded
+
+
+def test_fixed_seed_syncs_then_is_idempotent(lab, run_playbook):
+    seed = lab("seed")
+    run_module(seed, run_playbook, "vmanage_license_auth")
+
+    runs = four_steps(seed, run_playbook, MODULE)
+
+    check, real = runs[0], runs[1]
+    assert check.result["changed"] is True and check.total_writes() == 0
+    assert real.result["synced"] is True and real.result["last_sync"]["ok"] is True
+    assert real.writes["vmanage-001"] == {AUTHENTICATE: 1, SYNC_LEGACY: 1}
+    assert real.result["accounts"][0]["name"] == "SDWAN-LAB"
+    assert syncs(seed)[-1]["ok"] is True
+    assert_idempotent(runs)
+    assert runs[3].result["last_sync"] == real.result["last_sync"] or runs[3].result["last_sync"]["time"] == real.result["last_sync"]["time"]
+
+
+def test_fresh_sync_is_left_alone_and_force_syncs(lab, run_playbook):
+    healthy = lab("healthy", release="20.15.1")
+
+    fresh = run_module(healthy, run_playbook, MODULE)
+    forced = run_module(healthy, run_playbook, MODULE, force=True, smart_account="SDWAN-LAB")
+
+    assert fresh.result["changed"] is False and fresh.total_writes() == 0
+    assert sum(fresh.vmanage_requests().values()) == 5
+    assert forced.result["synced"] is True and SYNC_V1 in forced.writes["vmanage-001"]
+
+
+@pytest.mark.parametrize("scenario, cause", [
+    ("unconfigured", "MODE_NOT_ONPREM"),
+    ("old-release", "RELEASE_TOO_OLD"),
+    ("ssm-backend-down", "SSM_BACKEND_DOWN"),
+])
+def test_scenarios_fail_with_their_cause(lab, run_playbook, scenario, cause):
+    run = run_module(lab(scenario), run_playbook, MODULE, force=True)
+
+    assert (run.result["failed"], run.result["cause"]) == (True, cause), run.result
+    assert run.writes["vmanage-001"].get(SYNC_LEGACY) is None
+
+
+def test_unknown_virtual_account(lab, run_playbook):
+    healthy = lab("healthy")
+
+    run = run_module(healthy, run_playbook, MODULE, force=True, virtual_account="NOPE")
+
+    assert run.result["cause"] == "INVALID_INPUT" and "DEFAULT" in run.result["msg"]

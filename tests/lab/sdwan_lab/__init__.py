@@ -1,0 +1,1 @@
+"""HTTPS simulators of SSM On-Prem and vManage (the lab of sdwan_ops.license_sync)."""

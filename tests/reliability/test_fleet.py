@@ -1,0 +1,89 @@
+"""Fleet under stress: `fleet-mixed` with 5 % flapping 5xx (every 20th request) and rate limiting
+(every 25th request answered 429, Retry-After 1 s) on every listener, SSM and each vManage.
+
+The fix runs over the whole fleet, then the compliance run, both with the faults on. Every host
+must end in its correct state within the configured retries: fixable hosts fixed and synced,
+healthy ones unchanged, the others stopped with their cause and untouched; and the compliance
+report must call no host compliant that is not (judged from the lab's own state).
+
+`make test` runs FLEET_SIZE hosts; `make fleet-500` sets RELIABILITY_FLEET_SIZE=500.
+"""
+import os
+import time
+from collections import Counter
+
+import pytest
+
+FLEET_SIZE = int(os.environ.get("RELIABILITY_FLEET_SIZE", "40"))
+FLEET_SEED = 8
+FAULTS = (("flapping-5xx", {"every": 20}), ("rate-limit", {"every": 25, "retry_after": 1}))
+FIX_VARS = {"fix_license_sync_max_fail_percentage": 100}
+FORKS = 10
+
+
+def truly_compliant(state, host, grant_ids):
+    """What the lab says: on-prem, pointing at this SSM, with a grant that exists, and last synced fine."""
+    vmanage = state["vmanage"][host]
+    settings, last = vmanage["settings"], (vmanage.get("syncs") or [{}])[-1]
+    return (settings.get("mode") == "on-prem" and settings.get("ssmServerUrl", "").rstrip("/") == state["ssm"]["url"].rstrip("/")
+            and settings.get("ssmClientId") in grant_ids and bool(last.get("ok")) and not vmanage["faults"])
+
+
+def expected_fix(cause, causes):
+    if cause is None:
+        return "unchanged"
+    return "fixed" if causes[cause].fixable else f"stopped {cause}"
+
+
+@pytest.mark.slow
+def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp_path, rel):
+    from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import CAUSES
+
+    started = time.monotonic()
+    fleet = lab(scenario="fleet-mixed", vmanage=FLEET_SIZE, seed=FLEET_SEED)
+    truth = {vm["name"]: vm["expected_cause"] for vm in fleet.info["vmanage"]}
+    lab_up_s = time.monotonic() - started
+    for name, options in FAULTS:
+        fleet.fault("all", name, **options)
+    before = fleet.state()
+
+    mark = time.monotonic()
+    fix = ansible.run(rel.runs.PLAYBOOKS / "fix_license_sync.yml", fleet.inventory, extra_vars=FIX_VARS, forks=FORKS)
+    fix_s = time.monotonic() - mark
+    after_fix = fleet.state()
+    mark = time.monotonic()
+    report_dir = tmp_path / "reports"
+    compliance = ansible.run(rel.runs.PLAYBOOKS / "license_compliance.yml", fleet.inventory, forks=FORKS,
+                             extra_vars={"license_compliance_report_dir": str(report_dir)})
+    compliance_s = time.monotonic() - mark
+    for name, _options in FAULTS:
+        fleet.fault("all", name, clear=True)
+    state = fleet.state()
+    report = rel.outcomes.compliance_report(report_dir)
+    grant_ids = {grant["client_id"] for grant in state["ssm"]["grants"]}
+
+    problems, tally = [], Counter()
+    problems += [f"traceback: {t[:200]}" for run in (fix, compliance) for t in run.tracebacks()]
+    for host, cause in sorted(truth.items()):
+        wrote = after_fix["vmanage"][host]["writes"] > before["vmanage"][host]["writes"]
+        observed = rel.outcomes.fix(fix, host, wrote)
+        expected = expected_fix(cause, CAUSES)
+        ok = observed.matches(expected)
+        tally[f"{expected.split(' ')[0]}: {'as expected' if ok else 'NOT as expected'}"] += 1
+        if not ok:
+            problems.append(f"{host} ({cause or 'healthy'}): fix expected {expected!r}, observed {observed.text!r}: {observed.detail[:300]}")
+        reported = rel.outcomes.compliance(report, host)
+        really = truly_compliant(state, host, grant_ids)
+        if reported.state == "compliant" and not really:
+            problems.append(f"{host} ({cause or 'healthy'}): reported compliant but the lab says it is not")
+        if really and reported.state != "compliant":
+            problems.append(f"{host} ({cause or 'healthy'}): reported {reported.text!r} but the lab says it is compliant")
+        if cause and not CAUSES[cause].fixable and cause not in reported.causes:
+            problems.append(f"{host}: compliance does not name its cause {cause}: {reported.text!r}")
+    rel.results.record("fleet", f"fleet-mixed-{FLEET_SIZE}", dict(
+        size=FLEET_SIZE, seed=FLEET_SEED, faults={name: options for name, options in FAULTS}, forks=FORKS,
+        truth=dict(Counter(cause or "healthy" for cause in truth.values())), tally=dict(tally),
+        compliance_totals=report.get("totals"), lab_up_s=round(lab_up_s, 1), fix_s=round(fix_s, 1),
+        compliance_s=round(compliance_s, 1), ssm_requests=sum(state["ssm"]["requests"].values()), problems=problems[:200], problem_count=len(problems),
+        seconds=round(time.monotonic() - started, 1), passed=not problems))
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:60])

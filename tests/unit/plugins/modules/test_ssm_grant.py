@@ -1,0 +1,222 @@
+"""ssm_grant: idempotent by name, race-safe creation, rotation, deletion, proof by token; the secret only under no_log."""
+import pytest
+
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_GRANT
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.grant import run_ssm_grant
+
+from .conftest import CLIENT_ID, CLIENT_SECRET, SSM_PASSWORD, SSM_URL, error, module_params
+
+NAME = "vmanage-vm1"
+
+
+def params(**values):
+    values.setdefault("ssm_url", SSM_URL)
+    values.setdefault("ssm_username", "admin")
+    values.setdefault("ssm_password", SSM_PASSWORD)
+    return module_params(SSM_GRANT, **values)
+
+
+def existing_grant(ssm, grant_id="7", name=NAME, grant_type="resource_owner", created="2026-11-01T00:00:00Z"):
+    grant = dict(id=grant_id, name=name, type=grant_type, description=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                 created=created, account_id=None)
+    ssm.grants_store.append(grant)
+    return grant
+
+
+def test_missing_grant_is_created_proven_and_returned(harness, ssm):
+    result = harness.run(run_ssm_grant, params(name=NAME, description="for vm1"), no_log=True)
+
+    assert result["changed"] is True and result["verified"] is True
+    assert result["grant"] == dict(id="101", name=NAME, type="resource_owner", client_id="new-client-101", created="2026-11-26T10:00:41Z")
+    assert (result["client_id"], result["client_secret"]) == ("new-client-101", "lab-fake-new-secret-101")
+    assert ssm.writes() == [("create", NAME, "resource_owner", "for vm1", None)]
+    assert ("request_token", "new-client-101", "password", "admin") in ssm.calls
+
+
+def test_existing_grant_is_unchanged_and_its_secret_read_back(harness, ssm):
+    existing_grant(ssm)
+
+    result = harness.run(run_ssm_grant, params(name=NAME), no_log=True)
+
+    assert (result["changed"], result["verified"], result["client_id"], result["client_secret"]) == (False, False, CLIENT_ID, CLIENT_SECRET)
+    assert ssm.writes() == []
+    assert ssm.names() == ["admin_login", "list", "get"]
+
+
+def test_secret_is_left_out_and_warned_about_without_no_log(harness, ssm):
+    existing_grant(ssm)
+
+    result = harness.run(run_ssm_grant, params(name=NAME))
+
+    assert "client_secret" not in result and result["client_id"] == CLIENT_ID
+    assert any("no_log" in warning for warning in harness.warnings)
+    assert "get" not in ssm.names()
+
+
+def test_check_mode_reports_the_creation_without_writing(harness, ssm):
+    result = harness.run(run_ssm_grant, params(name=NAME), check_mode=True, diff=True, no_log=True)
+
+    assert result["changed"] is True and "client_secret" not in result and "grant" not in result
+    assert result["diff"] == dict(before={}, after=dict(name=NAME, type="resource_owner", client_id=None, client_secret="(hidden, changed)"))
+    assert ssm.writes() == []
+
+
+def test_diff_never_shows_the_secret(harness, ssm):
+    existing_grant(ssm)
+
+    result = harness.run(run_ssm_grant, params(name=NAME, rotate=True), diff=True, no_log=True)
+
+    assert result["diff"]["before"]["client_secret"] == "(hidden)"
+    assert result["diff"]["after"]["client_secret"] == "(hidden, changed)"
+    assert CLIENT_SECRET not in repr(result["diff"])
+
+
+def test_rotate_regenerates_and_proves_the_new_secret(harness, ssm):
+    existing_grant(ssm)
+
+    result = harness.run(run_ssm_grant, params(name=NAME, rotate=True), no_log=True)
+
+    assert result["changed"] is True and result["verified"] is True
+    assert result["client_secret"] == "lab-fake-rotated-secret-7"
+    assert ssm.writes() == [("regenerate_secret", "7")]
+
+
+def test_rotate_in_check_mode_writes_nothing(harness, ssm):
+    existing_grant(ssm)
+
+    result = harness.run(run_ssm_grant, params(name=NAME, rotate=True), check_mode=True)
+
+    assert result["changed"] is True and result["client_id"] == CLIENT_ID
+    assert ssm.writes() == []
+
+
+def test_race_keeps_the_older_grant_and_deletes_this_runs_copy(harness, ssm):
+    ssm.racing_grant = dict(id="50", name=NAME, type="resource_owner", description=None, client_id=CLIENT_ID,
+                            client_secret=CLIENT_SECRET, created="2026-11-26T09:59:59Z", account_id=None)
+
+    result = harness.run(run_ssm_grant, params(name=NAME), no_log=True)
+
+    assert [grant["id"] for grant in ssm.grants_store] == ["50"]
+    assert ssm.writes() == [("create", NAME, "resource_owner", None, None), ("delete", "101")]
+    assert (result["client_id"], result["client_secret"], result["grant"]["id"]) == (CLIENT_ID, CLIENT_SECRET, "50")
+    assert any("another run" in warning for warning in harness.warnings)
+
+
+def test_race_where_this_run_is_older_keeps_its_grant(harness, ssm):
+    ssm.racing_grant = dict(id="150", name=NAME, type="resource_owner", description=None, client_id="racer",
+                            client_secret="lab-fake-racer", created="2026-11-26T11:00:00Z", account_id=None)
+
+    result = harness.run(run_ssm_grant, params(name=NAME), no_log=True)
+
+    assert result["client_id"] == "new-client-101"
+    assert [call[0] for call in ssm.writes()] == ["create"]
+
+
+def test_several_existing_grants_of_the_name_use_the_oldest(harness, ssm):
+    existing_grant(ssm, grant_id="9", created="2026-11-02T00:00:00Z")
+    existing_grant(ssm, grant_id="8", created="2026-11-01T00:00:00Z")
+
+    result = harness.run(run_ssm_grant, params(name=NAME))
+
+    assert result["grant"]["id"] == "8"
+    assert any("2 grants are named" in warning for warning in harness.warnings)
+
+
+def test_existing_grant_of_another_type_is_not_replaced(harness, ssm):
+    existing_grant(ssm, grant_type="client_credentials")
+
+    result = harness.run(run_ssm_grant, params(name=NAME))
+
+    assert (result["failed"], result["cause"]) == (True, "SSM_GRANT_TYPE_MISMATCH")
+    assert ssm.writes() == []
+
+
+def test_absent_deletes_every_grant_of_the_name(harness, ssm):
+    existing_grant(ssm, grant_id="8")
+    existing_grant(ssm, grant_id="9")
+    existing_grant(ssm, grant_id="10", name="other")
+
+    result = harness.run(run_ssm_grant, params(name=NAME, state="absent"), diff=True)
+
+    assert result["changed"] is True
+    assert ssm.writes() == [("delete", "8"), ("delete", "9")]
+    assert result["diff"]["after"] == {} and result["diff"]["before"]["client_secret"] == "(hidden)"
+
+
+def test_absent_when_missing_changes_nothing(harness, ssm):
+    result = harness.run(run_ssm_grant, params(name=NAME, state="absent"))
+
+    assert result["changed"] is False and ssm.writes() == []
+
+
+def test_absent_in_check_mode_writes_nothing(harness, ssm):
+    existing_grant(ssm)
+
+    result = harness.run(run_ssm_grant, params(name=NAME, state="absent"), check_mode=True)
+
+    assert result["changed"] is True and ssm.writes() == []
+
+
+def test_verified_proves_given_credentials_without_the_admin_session(harness, ssm):
+    result = harness.run(run_ssm_grant, params(state="verified", ssm_client_id=CLIENT_ID, ssm_client_secret=CLIENT_SECRET))
+
+    assert result == dict(changed=False, verified=True, client_id=CLIENT_ID)
+    assert ssm.names() == ["request_token"]
+
+
+@pytest.mark.parametrize("secret, password, cause", [
+    ("lab-fake-wrong-secret", SSM_PASSWORD, "GRANT_NOT_FOUND"),
+    (CLIENT_SECRET, "lab-fake-wrong-password", "SSM_BAD_USER_CREDENTIALS"),
+])
+def test_verified_fails_with_the_cause(harness, secret, password, cause):
+    result = harness.run(run_ssm_grant, params(state="verified", ssm_client_id=CLIENT_ID, ssm_client_secret=secret, ssm_password=password))
+
+    assert (result["failed"], result["cause"]) == (True, cause)
+
+
+def test_client_credentials_grant_is_proven_without_a_user(harness, ssm):
+    harness.run(run_ssm_grant, params(state="verified", grant_type="client_credentials", ssm_client_id=CLIENT_ID,
+                                      ssm_client_secret=CLIENT_SECRET))
+
+    assert ssm.calls == [("request_token", CLIENT_ID, "client_credentials", None)]
+
+
+def test_admin_login_failure(harness, ssm):
+    result = harness.run(run_ssm_grant, params(name=NAME, ssm_admin_username="admin", ssm_admin_password="lab-fake-wrong"))
+
+    assert (result["failed"], result["cause"]) == (True, "SSM_ADMIN_AUTH_FAILED")
+    assert ssm.writes() == []
+
+
+def test_admin_credentials_default_to_the_ssm_user(harness, ssm):
+    harness.run(run_ssm_grant, params(name=NAME))
+
+    assert ssm.calls[0] == ("admin_login", "admin")
+
+
+def test_failed_proof_after_create_fails_with_the_cause(harness, ssm):
+    ssm.failures["request_token"] = error("SSM_BAD_USER_CREDENTIALS", "invalid_grant")
+
+    result = harness.run(run_ssm_grant, params(name=NAME))
+
+    assert (result["failed"], result["cause"]) == (True, "SSM_BAD_USER_CREDENTIALS")
+    assert "was created (client id new-client-101)" in result["msg"]
+
+
+def test_verify_false_skips_the_proof(harness, ssm):
+    result = harness.run(run_ssm_grant, params(name=NAME, verify=False))
+
+    assert result["verified"] is False and "request_token" not in ssm.names()
+
+
+def test_account_by_name_scopes_the_grants(harness, ssm):
+    harness.run(run_ssm_grant, params(name=NAME, ssm_account="lab-onprem"))
+
+    assert ("list", "1") in ssm.calls and ssm.writes()[0] == ("create", NAME, "resource_owner", None, "1")
+
+
+def test_unknown_account_is_invalid_input(harness, ssm):
+    result = harness.run(run_ssm_grant, params(name=NAME, ssm_account="nope"))
+
+    assert (result["failed"], result["cause"]) == (True, "INVALID_INPUT")
+    assert "lab-onprem" in result["msg"] and ssm.writes() == []

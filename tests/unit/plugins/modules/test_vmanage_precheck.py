@@ -1,0 +1,301 @@
+"""vmanage_precheck: every check of the field note's list, its cause code, and what it skips."""
+import pytest
+
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import PRECHECK_CHECKS, VMANAGE_PRECHECK
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import CAUSES
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.precheck import run_precheck
+
+from .conftest import CLIENT_ID, CLIENT_SECRET, SEED_ERROR, SSM_PASSWORD, SSM_URL, FakeClients, Harness, error, module_params
+
+WITH_USER = dict(ssm_username="admin", ssm_password=SSM_PASSWORD)
+WITH_GRANT = dict(WITH_USER, ssm_client_id=CLIENT_ID, ssm_client_secret=CLIENT_SECRET)
+
+
+def params(**values):
+    return module_params(VMANAGE_PRECHECK, **values)
+
+
+def statuses(result):
+    return dict((check["name"], check["status"]) for check in result["checks"])
+
+
+def check(result, name):
+    return next(entry for entry in result["checks"] if entry["name"] == name)
+
+
+def codes(result):
+    return [finding["code"] for finding in result["findings"]]
+
+
+def test_healthy_vmanage_passes_every_check(harness, vmanage, ssm):
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL, **WITH_GRANT))
+
+    assert statuses(result) == dict((name, "pass") for name in PRECHECK_CHECKS)
+    assert [entry["name"] for entry in result["checks"]] == list(PRECHECK_CHECKS)
+    assert (result["verdict"], result["findings"], result["changed"], result["release"]) == ("healthy", [], False, "20.12.1")
+    assert "failed" not in result
+    assert "fetch_accounts" in vmanage.names() and vmanage.writes() == []
+
+
+def test_stored_configuration_is_tested_without_writing(harness, vmanage):
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+
+    result = harness.run(run_precheck, params(**WITH_USER))
+
+    assert check(result, "stored_auth")["cause"] == "GRANT_NOT_FOUND"
+    assert vmanage.writes() == []
+
+
+def test_without_a_stored_ssm_user_vmanage_authenticates_with_the_given_one(harness, vmanage):
+    vmanage.user.update(credentials_stored=False, user=None)
+
+    result = harness.run(run_precheck, params(**WITH_USER))
+
+    assert check(result, "stored_auth")["status"] == "pass"
+    assert vmanage.writes() == [("authenticate", "admin", SSM_PASSWORD)]
+
+
+def test_seed_error_is_grant_not_found_with_the_api_toolkit_remedy(harness, vmanage):
+    vmanage.user.update(credentials_stored=False, user=None)
+    vmanage.failures["authenticate"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+
+    result = harness.run(run_precheck, params(**WITH_USER))
+
+    stored = check(result, "stored_auth")
+    assert (stored["status"], stored["cause"]) == ("fail", "GRANT_NOT_FOUND")
+    assert "Grant not found" in stored["detail"] and "API Toolkit" in stored["remedy"]
+    assert codes(result) == ["GRANT_NOT_FOUND"]
+    assert result["findings"][0]["fixable"] is True
+    assert result["verdict"] == "fixable"
+    assert "failed" not in result
+
+
+def test_fail_on_fails_the_task_and_keeps_the_report(harness, vmanage):
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+
+    result = harness.run(run_precheck, params(fail_on=["GRANT_NOT_FOUND"], **WITH_USER))
+
+    assert result["failed"] is True
+    assert "GRANT_NOT_FOUND" in result["msg"]
+    assert result["verdict"] == "fixable" and len(result["checks"]) == len(PRECHECK_CHECKS)
+
+
+def test_fail_on_any_and_an_unrelated_code(harness, vmanage):
+    vmanage.settings["mode"] = "online"
+
+    assert harness.run(run_precheck, params(fail_on=["any"]))["failed"] is True
+    assert "failed" not in harness.run(run_precheck, params(fail_on=["SSM_BACKEND_DOWN"]))
+
+
+def test_unknown_fail_on_code_is_invalid_input(harness, vmanage):
+    result = harness.run(run_precheck, params(fail_on=["GRANT_MISSING"]))
+
+    assert (result["failed"], result["cause"]) == (True, "INVALID_INPUT")
+    assert "GRANT_MISSING" in result["msg"]
+    assert vmanage.calls == []
+
+
+def test_bad_min_release_is_invalid_input(harness):
+    result = harness.run(run_precheck, params(min_release="latest"))
+
+    assert (result["failed"], result["cause"]) == (True, "INVALID_INPUT")
+
+
+def test_old_release_blocks_and_skips_the_stored_auth(harness, vmanage):
+    vmanage.release = "20.6.3"
+
+    result = harness.run(run_precheck, params(**WITH_USER))
+
+    assert check(result, "release")["cause"] == "RELEASE_TOO_OLD"
+    assert check(result, "stored_auth") == dict(name="stored_auth", status="skip", detail="skipped: check release failed",
+                                                cause=None, remedy=None)
+    assert result["verdict"] == "blocked"
+    assert vmanage.writes() == []
+
+
+def test_min_release_is_configurable(harness, vmanage):
+    result = harness.run(run_precheck, params(min_release="20.15"))
+
+    assert check(result, "release")["status"] == "fail"
+
+
+def test_login_failure_skips_vmanage_checks_but_probes_the_given_ssm(ssm):
+    clients = FakeClients(ssm=ssm, vmanage_login_error=error("VMANAGE_AUTH_FAILED", "vManage refused the login"))
+
+    result = Harness(clients).run(run_precheck, params(ssm_url=SSM_URL, **WITH_GRANT))
+
+    assert statuses(result)["login"] == "fail"
+    assert [statuses(result)[name] for name in ("release", "ready", "mode", "ssm_url", "dns", "reach_from_vmanage",
+                                                 "stored_auth")] == ["skip"] * 7
+    assert [statuses(result)[name] for name in ("ssm_reach", "ssm_backend", "grant")] == ["pass"] * 3
+    assert codes(result) == ["VMANAGE_AUTH_FAILED"] and result["verdict"] == "blocked" and result["release"] is None
+
+
+def test_not_ready(harness, vmanage):
+    vmanage.ready_flag = False
+
+    assert check(harness.run(run_precheck, params()), "ready")["cause"] == "VMANAGE_NOT_READY"
+
+
+def test_mode_not_on_prem_is_fixable_and_skips_stored_auth(harness, vmanage):
+    vmanage.settings["mode"] = "online"
+
+    result = harness.run(run_precheck, params(**WITH_USER))
+
+    assert codes(result) == ["MODE_NOT_ONPREM"] and result["verdict"] == "fixable"
+    assert statuses(result)["stored_auth"] == "skip"
+
+
+def test_missing_ssm_url_probes_the_given_one_and_skips_stored_auth(harness, vmanage, ssm):
+    vmanage.settings["ssm_url"] = None
+
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL, **WITH_USER))
+
+    assert check(result, "ssm_url")["cause"] == "SSM_URL_MISSING"
+    assert ("nping_tcp", "ssm.lab.example", 8443, "0") in vmanage.calls
+    assert statuses(result)["stored_auth"] == "skip"
+    assert harness.clients.ssm_urls == [SSM_URL]
+
+
+def test_ssm_url_mismatch(harness, vmanage):
+    result = harness.run(run_precheck, params(ssm_url="https://other-ssm.lab.example:8443"))
+
+    assert check(result, "ssm_url")["cause"] == "SSM_URL_MISMATCH"
+
+
+def test_same_ssm_url_with_default_port_and_trailing_slash_matches(harness, vmanage):
+    vmanage.settings["ssm_url"] = "https://SSM.lab.example/"
+
+    result = harness.run(run_precheck, params(ssm_url="https://ssm.lab.example:8443"))
+
+    assert check(result, "ssm_url")["status"] == "pass"
+
+
+def test_dns_missing_fails_for_a_host_name(harness, vmanage):
+    vmanage.dns = []
+
+    result = harness.run(run_precheck, params())
+
+    assert (check(result, "dns")["status"], check(result, "dns")["cause"]) == ("fail", "DNS_MISSING")
+    assert result["verdict"] == "blocked"
+
+
+def test_dns_missing_only_warns_for_an_ip_address(harness, vmanage):
+    vmanage.dns = []
+    vmanage.settings["ssm_url"] = "https://127.0.0.1:8443"
+
+    result = harness.run(run_precheck, params())
+
+    assert (check(result, "dns")["status"], codes(result)) == ("warn", ["DNS_MISSING"])
+    assert result["findings"][0]["blocking"] is False and result["verdict"] == "healthy"
+
+
+def test_unreachable_from_vmanage_skips_stored_auth(harness, vmanage):
+    vmanage.reachable = False
+
+    result = harness.run(run_precheck, params(vpn="512", **WITH_USER))
+
+    reach = check(result, "reach_from_vmanage")
+    assert reach["cause"] == "SSM_UNREACHABLE_FROM_VMANAGE" and "VPN 512" in reach["detail"]
+    assert statuses(result)["stored_auth"] == "skip"
+    assert vmanage.writes() == []
+
+
+@pytest.mark.parametrize("cause", ["SSM_UNREACHABLE", "SSM_TLS_UNTRUSTED"])
+def test_ssm_front_failure_skips_backend_grant_and_stored_auth(harness, ssm, cause):
+    ssm.failures["front_page"] = error(cause)
+
+    result = harness.run(run_precheck, params(**WITH_GRANT))
+
+    assert check(result, "ssm_reach")["cause"] == cause
+    assert [statuses(result)[name] for name in ("ssm_backend", "grant", "stored_auth")] == ["skip"] * 3
+
+
+def test_backend_down_is_not_unreachable(harness, ssm, vmanage):
+    ssm.backend = False
+
+    result = harness.run(run_precheck, params(**WITH_GRANT))
+
+    assert statuses(result)["ssm_reach"] == "pass"
+    assert check(result, "ssm_backend")["cause"] == "SSM_BACKEND_DOWN"
+    assert statuses(result)["grant"] == statuses(result)["stored_auth"] == "skip"
+    assert result["verdict"] == "blocked"
+    assert vmanage.writes() == []
+
+
+def test_stored_auth_needs_a_stored_or_given_ssm_user(harness, vmanage):
+    vmanage.user.update(credentials_stored=False, user=None)
+
+    result = harness.run(run_precheck, params())
+
+    assert check(result, "stored_auth")["status"] == "skip" and "no ssm_username/ssm_password given" in check(result, "stored_auth")["detail"]
+    assert check(result, "grant")["detail"] == "skipped: no ssm_client_id/ssm_client_secret given"
+    assert vmanage.writes() == []
+
+
+def test_nothing_stored_on_vmanage_is_credentials_missing(harness, vmanage):
+    vmanage.settings.update(client_id=None, secret_stored=False)
+
+    result = harness.run(run_precheck, params(**WITH_USER))
+
+    assert check(result, "stored_auth")["cause"] == "CREDENTIALS_MISSING"
+    assert vmanage.writes() == []
+
+
+@pytest.mark.parametrize("secret, user_password, cause", [
+    ("lab-fake-wrong-secret", SSM_PASSWORD, "GRANT_NOT_FOUND"),
+    (CLIENT_SECRET, "lab-fake-wrong-password", "SSM_BAD_USER_CREDENTIALS"),
+])
+def test_given_grant_is_proven_from_the_controller(harness, secret, user_password, cause):
+    result = harness.run(run_precheck, params(ssm_client_id=CLIENT_ID, ssm_client_secret=secret, ssm_username="admin",
+                                              ssm_password=user_password, checks=["grant"]))
+
+    assert check(result, "grant")["cause"] == cause
+
+
+def test_working_grant_that_vmanage_does_not_store_warns(harness, ssm):
+    ssm.valid["other-client"] = "lab-fake-other-secret"
+
+    result = harness.run(run_precheck, params(ssm_client_id="other-client", ssm_client_secret="lab-fake-other-secret", **WITH_USER))
+
+    grant = check(result, "grant")
+    assert grant["status"] == "warn" and CLIENT_ID in grant["detail"] and grant["cause"] is None
+
+
+def test_selected_checks_only_plus_login(harness, vmanage, ssm):
+    result = harness.run(run_precheck, params(checks=["release", "ssm_backend"]))
+
+    assert [entry["name"] for entry in result["checks"]] == ["login", "release", "ssm_backend"]
+    assert vmanage.names() == ["license_settings"]
+
+
+def test_ssm_only_checks_with_an_ssm_url_do_not_log_in_to_vmanage(ssm):
+    clients = FakeClients(ssm=ssm, vmanage_login_error=AssertionError("no vManage session expected"))
+
+    result = Harness(clients).run(run_precheck, params(ssm_url=SSM_URL, checks=["ssm_reach", "ssm_backend"]))
+
+    assert statuses(result) == dict(ssm_reach="pass", ssm_backend="pass")
+
+
+def test_settings_read_error_fails_the_checks_that_need_them(harness, vmanage):
+    vmanage.failures["license_settings"] = error("HTTP_ERROR", "vManage answered HTTP 500")
+
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL))
+
+    assert check(result, "mode")["cause"] == check(result, "ssm_url")["cause"] == "HTTP_ERROR"
+    assert vmanage.names().count("license_settings") == 1
+
+
+def test_check_mode_runs_the_same_checks(harness, vmanage):
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+    normal = harness.run(run_precheck, params(**WITH_USER))
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+
+    checked = harness.run(run_precheck, params(**WITH_USER), check_mode=True)
+
+    assert checked == normal
+
+
+def test_every_cause_a_check_reports_is_documented():
+    assert set(["RELEASE_TOO_OLD", "VMANAGE_NOT_READY", "MODE_NOT_ONPREM", "SSM_URL_MISSING", "SSM_URL_MISMATCH", "DNS_MISSING",
+                "SSM_UNREACHABLE_FROM_VMANAGE", "SSM_BACKEND_DOWN", "CREDENTIALS_MISSING"]) <= set(CAUSES)
