@@ -107,5 +107,17 @@ FORKS ?= 20 50
 bench: venv
 	@$(BIN)/python bench/run.py --sizes $(SIZES) --forks $(FORKS)
 
+## Reliability proof (issue 8; the sampled parts run in `make test`). docs/reliability.md is rendered from the
+## results the tests leave in tests/output/reliability/: `make reliability-docs` after a test run.
+.PHONY: reliability-docs kill-sweep fleet-500
+reliability-docs: venv
+	@$(BIN)/python tools/render_reliability.py
+## SIGKILL a fix run after every one of its requests, both ways, then check that the next run converges.
+kill-sweep: venv
+	@RELIABILITY_KILL_SWEEP=full $(BIN)/python -m pytest tests/reliability/test_interruptions.py $(PYTEST_ARGS)
+## The fleet test with 500 vManage instead of make test's 30.
+fleet-500: venv
+	@RELIABILITY_FLEET_SIZE=500 $(BIN)/python -m pytest tests/reliability/test_fleet.py $(PYTEST_ARGS)
+
 clean:
 	rm -rf .build tests/output dist reports collections

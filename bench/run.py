@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fleet benchmark of the compliance run (`make bench`, `make bench SIZES=200`).
 
 For each fleet size: one `fleet-mixed` lab on 127.0.0.1, one inventory, and for each forks value,
@@ -12,6 +11,7 @@ import argparse
 import datetime
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -96,7 +96,7 @@ def environment():
 
 
 def lab(*args, directory):
-    proc = subprocess.run([LAB, *args, "--dir", str(directory)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([LAB, *args, "--dir", str(directory)], capture_output=True, text=True, timeout=300, check=False)
     if proc.returncode != 0:
         raise RuntimeError("sdwan-lab %s: %s%s" % (" ".join(args), proc.stdout, proc.stderr))
     return proc.stdout
@@ -121,6 +121,7 @@ def run_playbook(playbook, inventory, forks, time_limit, lab_dir, extra_vars=Non
     proc = subprocess.Popen(command, cwd=str(REPO), env=environment(), stdout=output, stderr=subprocess.STDOUT, text=True)
     info = json.loads((Path(lab_dir) / "lab.json").read_text())
     lab_pids = [info["pid"]] + ([info["ssm"]["nginx_pid"]] if info["ssm"].get("nginx_pid") else [])
+    children_before, lab_cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_seconds(lab_pids)
     with PeakRss([proc.pid]) as ansible_rss, PeakRss(lab_pids, interval=0.5) as lab_rss:
         try:
             rc = proc.wait(timeout=time_limit)
@@ -129,11 +130,28 @@ def run_playbook(playbook, inventory, forks, time_limit, lab_dir, extra_vars=Non
             proc.wait()
             rc = None
     wall = time.monotonic() - started
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ansible_cpu = (children_after.ru_utime - children_before.ru_utime) + (children_after.ru_stime - children_before.ru_stime)
+    lab_cpu = cpu_seconds(lab_pids) - lab_cpu_before
     output.seek(0)
     text = output.read()
     output.close()
-    return dict(wall_s=round(wall, 2), rc=rc, timed_out=rc is None, ansible_peak_rss_mb=round(ansible_rss.peak_kb / 1024.0, 1),
+    return dict(wall_s=round(wall, 2), rc=rc, timed_out=rc is None, ansible_cpu_s=round(ansible_cpu, 2), lab_cpu_s=round(lab_cpu, 2),
+                ansible_peak_rss_mb=round(ansible_rss.peak_kb / 1024.0, 1),
                 lab_peak_rss_mb=round(lab_rss.peak_kb / 1024.0, 1), recap=recap(text), tail=text[-3000:])
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by these processes (0 for one that is gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / float(ticks)
+    return total
 
 
 def recap(text):
@@ -158,8 +176,8 @@ def measured(name, playbook, inventory, forks, time_limit, lab_dir, extra_vars=N
     result.update(requests_per_host_max=max(deltas) if deltas else 0,
                   requests_per_host_mean=round(sum(deltas) / float(len(deltas)), 2) if deltas else 0,
                   writes=writes_after - writes_before, ssm_token_requests=tokens_after - tokens_before)
-    log("  %-13s %7.1f s  rc=%s  ansible %6.0f MiB  lab %5.0f MiB  requests/vManage max %s  writes %s  SSM tokens %s" % (
-        name, result["wall_s"], result["rc"], result["ansible_peak_rss_mb"], result["lab_peak_rss_mb"],
+    log("  %-13s %7.1f s  cpu %6.1f s (lab %5.1f s)  rc=%s  ansible %6.0f MiB  lab %5.0f MiB  requests/vManage max %s  writes %s  SSM tokens %s" % (
+        name, result["wall_s"], result["ansible_cpu_s"], result["lab_cpu_s"], result["rc"], result["ansible_peak_rss_mb"], result["lab_peak_rss_mb"],
         result["requests_per_host_max"], result["writes"], result["ssm_token_requests"]))
     if result["rc"] != 0:
         log("  %s did not succeed:\n%s" % (name, result["tail"]))
@@ -189,6 +207,9 @@ def bench_size(size, forks_values, seed, time_limit, work):
                 compliance_s=compliance["wall_s"], floor_s=runs["floor"]["wall_s"],
                 module_floor_s=runs["module_floor"]["wall_s"], uri_baseline_s=runs["uri_baseline"]["wall_s"],
                 compliance_vs_floor=round(compliance["wall_s"] / runs["floor"]["wall_s"], 2),
+                compliance_cpu_s=compliance["ansible_cpu_s"], floor_cpu_s=runs["floor"]["ansible_cpu_s"],
+                compliance_vs_floor_cpu=round(compliance["ansible_cpu_s"] / runs["floor"]["ansible_cpu_s"], 2),
+                lab_cpu_s=compliance["lab_cpu_s"],
                 uri_baseline_vs_compliance=round(runs["uri_baseline"]["wall_s"] / compliance["wall_s"], 1),
                 requests_per_host=compliance["requests_per_host_max"],
                 requests_per_host_mean=compliance["requests_per_host_mean"],
@@ -224,7 +245,8 @@ def bench_fix(size, forks, time_limit, work):
 
 
 MD_COLUMNS = (("size", "vManage"), ("forks", "forks"), ("compliance_s", "compliance s"), ("floor_s", "debug floor s"),
-              ("compliance_vs_floor", "× floor"), ("module_floor_s", "no-op module s"), ("uri_baseline_s", "uri baseline s"),
+              ("compliance_vs_floor", "× floor"), ("compliance_cpu_s", "compliance CPU s"), ("floor_cpu_s", "floor CPU s"),
+              ("compliance_vs_floor_cpu", "× floor (CPU)"), ("module_floor_s", "no-op module s"), ("uri_baseline_s", "uri baseline s"),
               ("uri_baseline_vs_compliance", "baseline ÷ compliance"), ("requests_per_host", "requests/vManage (max)"),
               ("writes", "writes"), ("ssm_token_requests", "SSM token requests"), ("ansible_peak_rss_mb", "ansible peak RSS MiB"),
               ("lab_peak_rss_mb", "lab peak RSS MiB"))
@@ -242,7 +264,9 @@ def markdown(document):
         lines += ["", "Fleet fix of %(size)d `seed` vManage (forks %(forks)d): %(fix_s)s s, changed=%(fix_changed)s, "
                   "writes %(fix_writes)s; compliant afterwards %(compliant_after)s/%(hosts)s; rerun %(rerun_s)s s, "
                   "changed=%(rerun_changed)s, writes %(rerun_writes)s." % fix]
-    lines += ["", "RSS is summed over the process tree (shared pages count once per process), sampled every 0.2 s; "
+    lines += ["", "CPU is user + system seconds of ansible-playbook and all its workers (the lab's own CPU is in latest.json): "
+              "on a shared 2-core machine it is steadier than wall time.",
+              "RSS is summed over the process tree (shared pages count once per process), sampled every 0.2 s; "
               "requests per vManage and writes come from `sdwan-lab state` before and after each run."]
     return "\n".join(lines) + "\n"
 

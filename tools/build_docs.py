@@ -39,7 +39,7 @@ def docs_environment():
 
 
 def run(command, cwd):
-    proc = subprocess.run(command, cwd=cwd, env=docs_environment(), capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(command, cwd=cwd, env=docs_environment(), check=False, capture_output=True, text=True, timeout=900)
     return proc.returncode, proc.stdout + proc.stderr
 
 

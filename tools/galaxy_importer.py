@@ -32,7 +32,7 @@ def run_importer(importer_python, out_dir):
     started = time.monotonic()
     proc = subprocess.run(
         [str(importer_python), "-m", "galaxy_importer.main", str(tarball)],
-        cwd=out_dir, env=env, capture_output=True, text=True, timeout=600,
+        cwd=out_dir, env=env, check=False, capture_output=True, text=True, timeout=600,
     )
     seconds = time.monotonic() - started
     log = proc.stdout + proc.stderr

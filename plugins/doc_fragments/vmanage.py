@@ -21,7 +21,7 @@ options:
   vmanage_port:
     description:
       - HTTPS port of vManage.
-      - Defaults to the port of O(vmanage_host) when it is a URL with a port, else to V(443).
+      - Defaults to the port of O(vmanage_host) when it names one, else to V(443). A different port in both is an error.
       - If not set, the value of the E(VMANAGE_PORT) environment variable is used.
     type: int
   vmanage_username:

@@ -266,8 +266,10 @@ th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending]
 .causes{margin:0;padding-left:16px}.code{font-family:ui-monospace,Menlo,Consolas,monospace}.remedy{color:#38414a}.detail{color:#555}
 .tag{border:1px solid var(--bad);color:var(--bad);border-radius:4px;padding:0 4px;font-size:11px}
 .filters{display:flex;flex-wrap:wrap;gap:12px;align-items:end;margin:8px 0}.filters label{display:flex;flex-direction:column;font-weight:600}
-.filters select,.filters input{font:inherit;padding:4px}.url{word-break:break-all;min-width:13em}
-#hosts td:first-child,#hosts td:nth-child(2),#hosts td:nth-child(4),td.flag{white-space:nowrap}#hosts td:last-child{min-width:26em}details code{white-space:pre-wrap;font-size:12px}
+.filters select,.filters input{font:inherit;padding:4px}.url{word-break:break-all;min-width:9em}
+#hosts td:nth-child(2),td.flag{white-space:nowrap}#hosts td:first-child{min-width:7em}
+#hosts td:last-child{min-width:16em;overflow-wrap:anywhere}#causes td{overflow-wrap:anywhere}
+#grants code{word-break:break-all}details code{white-space:pre-wrap;font-size:12px}
 @media print{th{position:static}.filters{display:none}}
 """
 

@@ -61,12 +61,12 @@ def _account_id(ssm, wanted):
 
 
 class GrantRun:
-    def __init__(self, params, ctx, ssm):
+    def __init__(self, params, ctx, ssm, account):
         self.params = params
         self.ctx = ctx
         self.ssm = ssm
         self.name = params['name']
-        self.account = None
+        self.account = account
 
     def named(self):
         return sorted((grant for grant in self.ssm.grants.list(account=self.account) if grant.get('name') == self.name), key=_age_key)
@@ -148,6 +148,5 @@ def run_ssm_grant(params, ctx):
         if not admin_password:
             raise LicenseSyncError('INVALID_INPUT', 'managing grants needs ssm_admin_password (or ssm_password)')
         ssm.admin_login(params.get('ssm_admin_username') or params['ssm_username'], admin_password)
-        run = GrantRun(params, ctx, ssm)
-        run.account = _account_id(ssm, params.get('ssm_account'))
+        run = GrantRun(params, ctx, ssm, _account_id(ssm, params.get('ssm_account')))
         return run.present() if params['state'] == 'present' else run.absent()

@@ -6,9 +6,10 @@
 FOR INTERNAL COLLECTION USE ONLY.
 
 vManage never returns the stored client secret. The module therefore proves the given credentials
-with a token request from the controller before it touches vManage, writes only when the readable
-settings (mode, URL, client id) or the stored SSM user differ (or ``update_secret: always``), and
-restores the readable settings when vManage cannot authenticate with the new ones.
+with a token request from the controller before it writes anything, writes only when the readable
+settings (mode, URL, client id) or the stored SSM user differ, when vManage no longer authenticates
+with what it stores, or with ``update_secret: always``, and restores the readable settings when
+vManage cannot authenticate with the new ones.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,7 +25,7 @@ ON_PREM_MIN_RELEASE = '20.9.1'
 SECRET_HIDDEN = '(hidden)'
 SECRET_CHANGED = '(hidden, changed)'
 # Causes of a refused token request that writing the settings and authenticating again can fix.
-CREDENTIAL_CAUSES = frozenset(('GRANT_NOT_FOUND', 'SSM_BAD_USER_CREDENTIALS', 'SSM_GRANT_TYPE_MISMATCH', 'CREDENTIALS_MISSING'))
+CREDENTIAL_CAUSES = frozenset(('GRANT_NOT_FOUND', 'SSM_BAD_USER_CREDENTIALS', 'SSM_GRANT_TYPE_MISMATCH'))
 
 
 def require_on_prem_release(vmanage, minimum=ON_PREM_MIN_RELEASE):

@@ -110,5 +110,6 @@ def run_license_sync(params, ctx):
         record = wait_for_sync(vmanage, before['last_sync'].get('time'), params, ctx)
         if not record.get('ok'):
             raise _sync_failure(record)
-        result.update(synced=True, last_sync=record)
+        result.update(synced=True, last_sync=record,
+                      licenses=vmanage.licenses(virtual_account['virtual_account_id'], params['license_type']))
     return result

@@ -14,12 +14,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import ipaddress
 from urllib.parse import urlsplit
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import CAUSES, LicenseSyncError
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_auth import same_url, ssm_base_url
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import parse_release
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import _is_ip as is_ip_address, parse_release
 
 ANY_HTTP_ANSWER = tuple(range(300, 600))  # any answer proves TCP and TLS; the backend is the next check
 VMANAGE_CHECKS = ('release', 'ready', 'mode', 'ssm_url', 'dns', 'reach_from_vmanage', 'stored_auth')
@@ -81,14 +80,6 @@ def _endpoint(url):
     return parts.hostname, parts.port
 
 
-def _is_ip(host):
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def _needs_credentials(params, *names):
     missing = [name for name in names if not params.get(name)]
     return 'no %s given' % '/'.join(missing) if missing else None
@@ -117,22 +108,18 @@ class Precheck:
             raise self._settings_error
         return self._settings
 
-    @property
-    def stored_url(self):
-        if self.vmanage is None or self.report.failed('login'):
+    def _stored(self, field):
+        """A field of the stored settings, or None when vManage or its settings cannot be read."""
+        if self.vmanage is None:
             return None
         try:
-            return self.settings().get('ssm_url')
+            return self.settings().get(field)
         except LicenseSyncError:
             return None
 
-    def _stored_client_id(self):
-        if self.vmanage is None or self.report.failed('login'):
-            return None
-        try:
-            return self.settings().get('client_id')
-        except LicenseSyncError:
-            return None
+    @property
+    def stored_url(self):
+        return self._stored('ssm_url')
 
     @property
     def ssm_url(self):
@@ -176,7 +163,7 @@ class Precheck:
             self.report.record(name, 'pass', 'vManage name servers: %s' % ', '.join(servers))
             return
         host = _endpoint(self.ssm_url)[0] if self.ssm_url else None
-        if host and not _is_ip(host):
+        if host and not is_ip_address(host):
             self.report.record(name, 'fail', 'vManage has no name server configured but must resolve %s' % host, 'DNS_MISSING')
         else:
             self.report.record(name, 'warn', 'vManage has no name server configured (SSM On-Prem is addressed by IP; '
@@ -226,7 +213,7 @@ class Precheck:
         client_id = self.params['ssm_client_id']
         ssm.request_token(client_id, self.params['ssm_client_secret'], grant_type='password',
                           username=self.params['ssm_username'], password=self.params['ssm_password'])
-        stored_id = self._stored_client_id()
+        stored_id = self._stored('client_id')
         if stored_id and stored_id != client_id:
             self.report.record(name, 'warn', 'the grant %s issues tokens, but vManage stores client id %s' % (client_id, stored_id))
         else:

@@ -78,9 +78,7 @@ class RunContext:
         self.no_log = no_log
         self._warn = warn
         self._debug = debug
-        self.redactor = Redactor()
-        for secret in secrets:
-            self.redactor.add(secret)
+        self.redactor = Redactor(secrets)
         self.clients = clients or Clients(self)
 
     def warn(self, msg):
@@ -111,10 +109,8 @@ def run(runner, params, ctx):
 def run_as_module(runner, spec):
     """main() of a module file: the same runner, executed by AnsibleModule on the target."""
     module = AnsibleModule(**spec)
-    secrets = [module.params[name] for name, option in spec['argument_spec'].items()
-               if option.get('no_log') and module.params.get(name)]
     ctx = RunContext(check_mode=module.check_mode, diff=module._diff, no_log=module.no_log,
-                     warn=module.warn, debug=module.debug, secrets=secrets)
+                     warn=module.warn, debug=module.debug, secrets=module.no_log_values)
     result = run(runner, module.params, ctx)
     if result.pop('failed', False):
         module.fail_json(**result)

@@ -30,13 +30,13 @@ description:
   - The SSM options (O(ssm_url), O(ssm_username), O(ssm_client_secret)...) apply to the hosts that have no variable
     of that name; a host's own C(ssm_url) variable is also the URL its vManage must store (C(SSM_URL_MISMATCH) otherwise).
   - Writes, in O(dest), C(license-compliance-<UTC time>.json), C(.xml) (JUnit) and C(.html) with C(latest.json),
-    C(latest.xml) and C(latest.html) copies, and C(broken-<UTC time>.txt) with its copy C(latest-broken.txt): the
-    broken hosts whose causes the fix playbook can repair, one per line, for
+    C(latest.xml) and C(latest.html) copies, and C(broken-<UTC time>.txt) with its copy C(latest-broken.txt), which
+    lists the broken hosts whose causes the fix playbook can repair, one per line, for
     C(ansible-playbook playbooks/fix_license_sync.yml --limit @reports/latest-broken.txt).
   - The HTML page needs no network. It shows the totals, each cause with its remedy, and a host table that sorts by
     any column and filters by state, cause and text; states carry text labels as well as colours.
 author:
-  - sdwan_ops maintainers
+  - sdwan_ops maintainers (@sdwan-ops)
 extends_documentation_fragment:
   - sdwan_ops.license_sync.ssm
   - sdwan_ops.license_sync.http_options

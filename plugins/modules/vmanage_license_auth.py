@@ -15,7 +15,7 @@ description:
   - Sets smart licensing on a Catalyst SD-WAN Manager (vManage) to on-prem mode with the SSM On-Prem URL and the client
     id and secret of an API Toolkit Resource Owner Grant, then has vManage authenticate to SSM On-Prem with the SSM
     On-Prem user - the GUI's "Sync Licenses & Refresh Devices" credentials step.
-  - Before it touches vManage it proves the given client id, secret and user with a token request from the controller to
+  - Before it writes anything it proves the given client id, secret and user with a token request from the controller to
     SSM On-Prem; when that fails (for example GRANT_NOT_FOUND or SSM_BAD_USER_CREDENTIALS) vManage is left as it is.
   - Never leaves vManage worse than it found it - when vManage cannot authenticate with the new settings, the module
     restores the previous mode, SSM URL and client id and fails with the cause and RV(restored=true). vManage never returns

@@ -153,11 +153,14 @@ accounts:
   elements: dict
   sample: [{"account_id": "1", "name": "lab-onprem", "virtual_accounts": [{"virtual_account_id": "1", "name": "Default", "default": true}]}]
 licenses:
-  description: Licences vManage holds, for every virtual account listed in RV(accounts).
+  description:
+    - Licences vManage holds, for every virtual account listed in RV(accounts).
+    - Null on releases before 20.15, which have no API to list them (the module warns).
   returned: when O(gather) contains V(licenses)
   type: list
   elements: dict
-  sample: [{"display_name": "DNA Advantage", "tag": "regid.2019-01.com.cisco.DNA_ADV", "Purchased": 10, "inUse": 3}]
+  sample: [{"display_name": "DNA Advantage", "tag": "regid.2019-01.com.cisco.DNA_ADV", "purchased": 10, "available": 7,
+            "in_use": 3, "virtual_account_id": "1"}]
 """
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import VMANAGE_LICENSE_INFO

@@ -92,7 +92,7 @@ notes:
     C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings),
     C(POST /dataservice/smartLicensing/authenticate), C(GET /dataservice/smartLicensing/fetchAccounts),
     C(POST /dataservice/smartLicensing/syncLicenses) (before 20.15) or C(POST /dataservice/v1/smart-licensing/sync),
-    C(GET /logout) (before 20.12) or C(POST /logout)."
+    C(GET /dataservice/v1/smart-licensing/license) (after a sync, 20.15 and later), C(GET /logout) (before 20.12) or C(POST /logout)."
   - Only the SSM On-Prem user options of the C(ssm) group are used; vManage calls SSM On-Prem itself with its stored settings.
   - The module runs on the controller (action plugin).
 seealso:
@@ -152,6 +152,14 @@ accounts:
   type: list
   elements: dict
   sample: [{"account_id": "1", "name": "lab-onprem", "virtual_accounts": [{"virtual_account_id": "1", "name": "Default", "default": true}]}]
+licenses:
+  description:
+    - What the sync brought - the licences vManage now holds for the synced virtual account.
+    - Null on releases before 20.15, which have no API to list them.
+  returned: when this run synced and waited for the result
+  type: list
+  elements: dict
+  sample: [{"display_name": "DNA Advantage", "tag": "regid.2019-01.com.cisco.DNA_ADV", "purchased": 10, "available": 7, "in_use": 3}]
 cause:
   description: Cause code of a failure, for example GRANT_NOT_FOUND, SYNC_FAILED, SYNC_TIMEOUT or MODE_NOT_ONPREM.
   returned: failure

@@ -86,6 +86,33 @@ def credential_inputs(info):
     }
 
 
+def test_credentials_with_only_the_required_fields_give_values_the_modules_accept(tmp_path, monkeypatch):
+    """AWX renders an empty optional field as an empty string: the injected variables must still validate."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_OPTIONS, VMANAGE_OPTIONS
+
+    (tmp_path / "env").mkdir()
+    required = {
+        "vmanage.yml": {"vmanage_host": "vmanage.example.net", "vmanage_username": "automation", "vmanage_password": "pw-1"},
+        "ssm_onprem.yml": {"ssm_url": "https://ssm.example.net:8443", "ssm_username": "licensing", "ssm_password": "pw-2"},
+    }
+    env = {}
+    for name, inputs in required.items():
+        credential_type = load_yaml(AWX / "credential_types" / name)
+        assert sorted(credential_type["inputs"]["required"]) == sorted(inputs)
+        assert all(f.get("secret") for f in credential_type["inputs"]["fields"] if "password" in f["id"] or "secret" in f["id"])
+        env.update(inject_credential(credential_type, inputs, tmp_path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = ArgumentSpecValidator({**VMANAGE_OPTIONS, **SSM_OPTIONS}).validate({})
+    assert not result.error_messages, result.error_messages
+    params = result.validated_parameters
+    assert params["vmanage_port"] == 443 and params["vmanage_validate_certs"] and params["ssm_validate_certs"]
+    assert not params["vmanage_ca_path"] and not params["ssm_ca_path"], "no CA given: the trust store must apply"
+    assert (params["ssm_admin_username"], params["ssm_admin_password"]) == ("licensing", "pw-2")
+    assert not params["ssm_client_id"] and not params["ssm_client_secret"]
+
+
 def lab_secrets(info):
     """The lab's passwords, and every grant secret vManage sent to SSM On-Prem (its access log has them, as the
     real nginx log in the field note does): the stale one of the seed and the one the fix created."""
@@ -118,8 +145,7 @@ class AwxJob:
         }
         self.injected = {}
         for name, inputs in credential_inputs(info).items():
-            injected = inject_credential(load_yaml(AWX / "credential_types" / name), inputs, self.dir)
-            self.injected.update(injected)
+            self.injected.update(inject_credential(load_yaml(AWX / "credential_types" / name), inputs, self.dir))
         self.env.update(self.injected)
         self.extra_vars = extra_vars
         self.run = None

@@ -15,6 +15,7 @@ OUR_GRANT = "license-sync-vmanage-001"
 SEED_ERROR = '{"error":"invalid_client","error_message":"Grant not found. Ensure that the given grant details are correct."}'
 SHOW_STATS = {"ANSIBLE_SHOW_CUSTOM_STATS": "1"}
 STOPPED = "stopped before any change"
+AUTHENTICATE = "POST /dataservice/smartLicensing/authenticate"
 
 
 def vmanage(state):
@@ -68,6 +69,10 @@ def test_seed_is_fixed_and_synced(seed_runs):
     assert "GRANT_NOT_FOUND" in summary["causes"]
     assert summary["actions"] == ["grant_created", "settings_stored", "authenticated", "synced"]
     assert summary["grant_name"] == OUR_GRANT and summary["client_id"] == new[0][1]
+    # One authenticate (the push's proof; the sync that follows relies on it), SSM's default account synced, no warning.
+    assert vmanage(after)["write_requests"][AUTHENTICATE] - vmanage(before)["write_requests"].get(AUTHENTICATE, 0) == 1
+    assert [(row["account_id"], row["virtual_account_id"]) for row in vmanage(after)["syncs"][-1]["accounts"]] == [("1", "1")]
+    assert "[WARNING]" not in fix.stdout + fix.stderr, fix.stderr
 
 
 def test_seed_rerun_changes_nothing_and_writes_nothing(seed_runs):
@@ -98,6 +103,24 @@ def test_check_diff_on_seed_writes_nothing(lab, run_playbook):
     after = seed.state()
     assert run.rc == 0 and run.changed(HOST) > 0, run.stdout[-3000:]
     assert f"grant {OUR_GRANT} would be created" in run.stdout
+    assert seed.total_writes(after) == 0
+    assert grants(after) == grants(before) and vmanage(after)["settings"] == vmanage(before)["settings"]
+
+
+def test_check_diff_previews_vmanage_with_an_existing_grant(lab, run_playbook):
+    seed = lab("seed")
+    # A grant of ours exists already, for example left by a run that stopped before vManage.
+    existing = create_grant_as_the_ssm_team(seed, OUR_GRANT)
+    before = seed.state()
+
+    run = run_playbook(PLAYBOOK, seed.inventory, check=True, diff=True)
+
+    after = seed.state()
+    assert run.rc == 0 and run.changed(HOST) > 0, run.stdout[-3000:]
+    assert "not previewed" not in run.stdout
+    assert "settings would be stored: client id %s -> %s" % (vmanage(before)["settings"]["ssmClientId"], existing["client_id"]) in run.stdout
+    assert "licence sync would run" in run.stdout
+    assert existing["client_secret"] not in run.stdout + run.stderr
     assert seed.total_writes(after) == 0
     assert grants(after) == grants(before) and vmanage(after)["settings"] == vmanage(before)["settings"]
 
@@ -181,6 +204,7 @@ def test_wrong_ssm_user_password_stops_and_keeps_vmanage_settings(scenario, lab,
     assert "SSM_BAD_USER_CREDENTIALS" in run.stdout and "Check ssm_username/ssm_password" in run.stdout
     after = broken.state()
     assert vmanage(after)["settings"] == vmanage(before)["settings"]
+    assert grants(after) == grants(before)  # a grant that never worked is not left behind
     assert sum(vmanage(after)["write_requests"].values()) == sum(vmanage(before)["write_requests"].values())
 
 
@@ -236,3 +260,17 @@ def test_supplied_grant_that_does_not_exist_stops_before_vmanage(lab, run_playbo
     after = unconfigured.state()
     assert unconfigured.total_writes(after) == 0 and grants(after) == grants(before)
     assert vmanage(after)["settings"] == vmanage(before)["settings"]
+
+
+def test_shared_grant_serves_several_vmanage(lab, run_playbook):
+    fleet = lab("seed", vmanage=3)
+    before = fleet.state()
+
+    run = run_playbook(PLAYBOOK, fleet.inventory, extra_vars={"ssm_grant_shared": True, "fix_license_sync_batch_size": 3})
+
+    after = fleet.state()
+    assert run.rc == 0 and run.failed_hosts() == [], run.stdout[-3000:]
+    new = [grant for grant in grants(after) if grant not in grants(before)]
+    assert [name for name, _ in new] == ["license-sync-shared"]
+    assert {vmanage["settings"]["ssmClientId"] for vmanage in after["vmanage"].values()} == {new[0][1]}
+    assert all(vmanage["syncs"][-1]["ok"] for vmanage in after["vmanage"].values())

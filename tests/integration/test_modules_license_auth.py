@@ -1,4 +1,8 @@
 """vmanage_license_auth against the lab: fixes the seed, then no write; never touches vManage with bad credentials."""
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
 import pytest
 
 from .module_runs import assert_idempotent, four_steps, run_module
@@ -112,3 +116,18 @@ def test_releases(lab, run_playbook, release):
 
     assert first.result["changed"] is True and first.result.get("failed") is not True, first.result
     assert second.result["changed"] is False and second.total_writes() == 0
+
+
+def test_no_secret_in_the_output_at_vvvv(lab, run_playbook):
+    seed = lab("seed")
+
+    run = run_module(seed, run_playbook, MODULE, verbosity=4, diff=True)
+
+    assert run.result["authenticated"] is True
+    # vManage sends the grant's secret to SSM in the query string, which SSM's access log keeps (as in the field note)
+    access_log = Path(seed.info["ssm"]["logs"]["access"]).read_text()
+    grant_secrets = set(re.findall(r"client_secret=([^&\s\"]+)", access_log))
+    assert grant_secrets
+    output = run.playbook.stdout + run.playbook.stderr
+    for secret in grant_secrets | {seed.info["ssm"]["password"], seed.info["ssm"]["admin_password"], seed.info["vmanage"][0]["password"]}:
+        assert unquote(secret) not in output

@@ -23,6 +23,8 @@ def test_seed_fails_with_grant_not_found(lab, run_playbook):
     assert check.result["changed"] is True and check.total_writes() == 0
     assert (real.result["failed"], real.result["cause"]) == (True, "GRANT_NOT_FOUND")
     assert "Grant not found" in real.result["msg"] and "API Toolkit" in real.result["remedy"]
+    # vManage's words once in the message; the raw body stays in its own field
+    assert real.result["msg"].count("Grant not found") == 1 and "Grant not found" in real.result["body_excerpt"]
     assert SYNC_LEGACY not in real.writes["vmanage-001"] and len(syncs(seed)) == recorded
 
 
@@ -37,6 +39,7 @@ def test_fixed_seed_syncs_then_is_idempotent(lab, run_playbook):
     assert real.result["synced"] is True and real.result["last_sync"]["ok"] is True
     assert real.writes["vmanage-001"] == {AUTHENTICATE: 1, SYNC_LEGACY: 1}
     assert real.result["accounts"][0]["name"] == "SDWAN-LAB"
+    assert real.result["licenses"] is None  # 20.12 has no licence list API
     assert syncs(seed)[-1]["ok"] is True
     assert_idempotent(runs)
     assert runs[3].result["last_sync"] == real.result["last_sync"] or runs[3].result["last_sync"]["time"] == real.result["last_sync"]["time"]
@@ -51,6 +54,7 @@ def test_fresh_sync_is_left_alone_and_force_syncs(lab, run_playbook):
     assert fresh.result["changed"] is False and fresh.total_writes() == 0
     assert sum(fresh.vmanage_requests().values()) == 5
     assert forced.result["synced"] is True and SYNC_V1 in forced.writes["vmanage-001"]
+    assert forced.result["licenses"] and {"display_name", "in_use"} <= set(forced.result["licenses"][0])
 
 
 @pytest.mark.parametrize("scenario, cause", [

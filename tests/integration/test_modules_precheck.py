@@ -1,5 +1,9 @@
 """vmanage_precheck against the lab: read-only, the seed's error as GRANT_NOT_FOUND, every fault as its cause."""
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_GRANT, VMANAGE_LICENSE_INFO
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.grant import run_ssm_grant
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import RunContext
 
 from .module_runs import assert_idempotent, four_steps, run_module
 
@@ -39,6 +43,40 @@ def test_healthy_with_a_proven_grant(lab, run_playbook):
     assert grant == ("warn", None)
     assert run.result["verdict"] == "healthy" and run.result["findings"] == []
     assert run.writes["vmanage-001"] == {}
+
+
+def validated(spec, options):
+    validation = ArgumentSpecValidator(spec["argument_spec"]).validate(options)
+    assert not validation.error_messages, validation.error_messages
+    return validation.validated_parameters
+
+
+def store_a_grant_without_an_ssm_user(lab):
+    """vManage stores the client id and secret of a working grant but has never authenticated with them."""
+    ssm, host, ca_cert = lab.info["ssm"], lab.info["vmanage"][0], lab.info["ca_cert"]
+    grant = run_ssm_grant(validated(SSM_GRANT, {
+        "ssm_url": ssm["url"], "ssm_username": ssm["username"], "ssm_password": ssm["password"], "ssm_ca_path": ca_cert,
+        "ssm_admin_username": ssm["admin_username"], "ssm_admin_password": ssm["admin_password"], "name": "no-user-yet"}),
+        RunContext(no_log=True))
+    ctx = RunContext()
+    with ctx.clients.vmanage(validated(VMANAGE_LICENSE_INFO, {
+            "vmanage_host": host["host"], "vmanage_port": host["port"], "vmanage_username": host["username"],
+            "vmanage_password": host["password"], "vmanage_ca_path": ca_cert})) as vmanage:
+        vmanage.put_license_settings("on-prem", ssm["url"], grant["client_id"], grant["client_secret"])
+    return grant["client_id"]
+
+
+def test_grant_without_a_stored_ssm_user_is_credentials_missing_without_a_write(lab, run_playbook):
+    unconfigured = lab("unconfigured")
+    client_id = store_a_grant_without_an_ssm_user(unconfigured)
+    assert unconfigured.state()["vmanage"]["vmanage-001"]["credentials"]["present"] is False
+
+    run = run_module(unconfigured, run_playbook, MODULE)
+
+    assert checks(run.result)["stored_auth"] == ("fail", "CREDENTIALS_MISSING"), run.result["checks"]
+    assert client_id in run.result["findings"][0]["detail"] and run.result["verdict"] == "fixable"
+    assert run.total_writes() == 0, run.writes
+    assert unconfigured.state()["vmanage"]["vmanage-001"]["credentials"]["present"] is False
 
 
 def test_fail_on_fails_the_task_with_the_report(lab, run_playbook):

@@ -95,6 +95,19 @@ def test_verified_proves_or_fails_with_the_cause(lab, run_playbook):
     assert run.requests["ssm"] == {"POST /backend/oauth/token": 1}
 
 
+def test_grant_whose_proof_fails_is_deleted_again(lab, run_playbook):
+    seed = lab("seed")
+    before = seed.state()["ssm"]["grants"]
+    seed.fault("ssm", "wrong-ssm-password")
+
+    run = run_module(seed, run_playbook, MODULE)
+
+    assert (run.result["failed"], run.result["cause"], run.result["changed"]) == (True, "SSM_BAD_USER_CREDENTIALS", False)
+    assert "deleted it again" in run.result["msg"]
+    assert run.writes["ssm"] == {CREATE: 1, "DELETE /backend/api_toolkit/grants/{id}": 1}
+    assert seed.state()["ssm"]["grants"] == before
+
+
 def test_client_credentials_grant(lab, run_playbook):
     run = run_module(lab("seed"), run_playbook, MODULE, grant_name="monitoring-2", grant_type="client_credentials")
 

@@ -6,6 +6,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 VENV_BIN = Path(sys.executable).parent
@@ -54,7 +55,7 @@ def test_installed_tarball_runs_the_fix_playbook_by_fqcn(lab, installed_collecti
     }
     listed = subprocess.run(
         [str(VENV_BIN / "ansible-galaxy"), "collection", "list", "sdwan_ops.license_sync", "--format", "json"],
-        capture_output=True, text=True, timeout=120, env={**collection_env, **only_installed},
+        check=False, capture_output=True, text=True, timeout=120, env={**collection_env, **only_installed},
     )
     assert list(json.loads(listed.stdout)) == [str(installed_collection / "ansible_collections")], listed.stdout + listed.stderr
 
@@ -66,10 +67,11 @@ def test_installed_tarball_runs_the_fix_playbook_by_fqcn(lab, installed_collecti
     assert vmanage_state["syncs"] and vmanage_state["syncs"][-1]["ok"], vmanage_state
 
 
+@pytest.mark.slow
 def test_galaxy_importer_passes_offline_without_containers(repo_root, tmp_path, tool):
     """Galaxy's import checks (ansible-doc, changelog, ansible-lint) in galaxy-importer's own venv."""
     made = subprocess.run(["make", "--no-print-directory", ".venv-importer/.installed"], cwd=repo_root,
-                          capture_output=True, text=True, timeout=600)
+                          check=False, capture_output=True, text=True, timeout=600)
     assert made.returncode == 0, made.stdout + made.stderr
     importer = tool("galaxy_importer")
     returncode, findings, result, log, _seconds = importer.run_importer(

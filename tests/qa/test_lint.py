@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 VENV_BIN = Path(sys.executable).parent
@@ -39,11 +40,12 @@ def test_no_inline_lint_skips_without_a_reason_in_the_readme(repo_root):
     assert not inline, f"`# noqa` without a reason in README.md: {inline}"
 
 
+@pytest.mark.slow
 def test_ansible_lint_production_profile_passes(repo_root, collection_env):
     env = dict(collection_env, PATH=f"{VENV_BIN}{os.pathsep}{collection_env['PATH']}", NO_COLOR="1")
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-lint"), "--offline", "--nocolor", "--format", "pep8"],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600,
+        cwd=repo_root, env=env, check=False, capture_output=True, text=True, timeout=600,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-8000:]

@@ -46,7 +46,7 @@ def ansible(tmp_path, collection_env):
 
 @pytest.fixture
 def interceptors(rel):
-    """Factory of started Interceptors sharing one CA (``.ca``); all stopped at teardown."""
+    """Factory of started Interceptors sharing one CA (``.ca``; ``.action`` is their Action class); all stopped at teardown."""
     started = []
 
     def make(**options):
@@ -55,6 +55,7 @@ def interceptors(rel):
         return interceptor
 
     make.ca = trustme.CA()
+    make.action = rel.interceptor.Action
     yield make
     for interceptor in started:
         interceptor.stop()

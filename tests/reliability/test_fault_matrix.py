@@ -267,7 +267,7 @@ def observe(case, hosts, result, rel):
             fault_answers_during_fix=answers,
             settings_kept=settings_of(states["after_fix"], host) == settings_of(states["before_fix"], host),
             vmanage_writes_during_fix=writes["after_fix"][host] - writes["before_fix"][host],
-            grants_during_fix=[name for name, _ in host_grants(states["after_fix"], host)],
+            grants_during_fix=[grant[0] for grant in host_grants(states["after_fix"], host)],
         )
         facts[role]["authenticates_after_clearing"] = result["authenticates"][host][0]
         facts[role]["authenticate_detail"] = result["authenticates"][host][1]
@@ -301,6 +301,7 @@ def not_worse_failures(case, cells, facts):
 @pytest.fixture(scope="module")
 def matrix_results(module_lab, rel, tmp_path_factory, collection_env):
     """Runs every group once (two labs at a time) and keeps each group's result or error."""
+    rel.results.forget("fault_matrix", keep=[case.id for case in FAULT_MATRIX])
     workdir = tmp_path_factory.mktemp("matrix")
     runners = {name: GroupRun(name, cases, module_lab, lambda d: rel.runs.Ansible(d, collection_env), rel, workdir)
                for name, cases in groups().items()}
@@ -327,7 +328,8 @@ def test_fault_matrix(case, matrix_results, rel):
     cells, facts = observe(case, hosts, result, rel)
     problems = [f"{c['host']} {c['run']}: expected {c['expected']!r}, observed {c['observed']!r} — {c['detail'][:400]}"
                 for c in cells if not c["passed"]]
-    problems += not_worse_failures(case, cells, facts)
+    not_worse = not_worse_failures(case, cells, facts)
+    problems += not_worse
     tracebacks = [run.tracebacks() for run in (result["checks"], result["fix"], result["after"])]
     problems += [f"traceback in output: {t[:200]}" for found in tracebacks for t in found]
     names = [g["name"] for g in result["grants"]]
@@ -336,7 +338,7 @@ def test_fault_matrix(case, matrix_results, rel):
         problems.append(f"more than one grant with the same name: {duplicates}")
     rel.results.record("fault_matrix", case.id, dict(
         title=case.title, fault=case.fault, target=case.target, options=case.options, scenario=case.scenario,
-        group=case.group, hosts=hosts, cells=cells, facts=facts, problems=problems,
+        order=FAULT_MATRIX.index(case), group=case.group, hosts=hosts, cells=cells, facts=facts, not_worse=not_worse, problems=problems,
         group_timings={k: round(v, 1) for k, v in runner.timings.items()}, group_cases=len(runner.cases),
         passed=not problems))
     assert not problems, f"{case.id}:\n  " + "\n  ".join(problems)
@@ -355,3 +357,10 @@ def test_matrix_outcome_texts_are_well_formed():
                 state, _sep, cause = expected.partition(" ")
                 assert state in states[run], (case.id, run, expected)
                 assert not cause or cause in CAUSES, (case.id, run, expected)
+
+
+def test_published_matrix_has_every_case(repo_root):
+    """docs/reliability.md is rendered from this table's results: a case missing there means a stale page."""
+    page = (repo_root / "docs" / "reliability.md").read_text()
+    missing = [case.title for case in FAULT_MATRIX if f"| {case.title} |" not in page]
+    assert not missing, f"run the reliability tests, then `make reliability-docs`: docs/reliability.md lacks {missing}"

@@ -6,27 +6,34 @@ must end in its correct state within the configured retries: fixable hosts fixed
 healthy ones unchanged, the others stopped with their cause and untouched; and the compliance
 report must call no host compliant that is not (judged from the lab's own state).
 
-`make test` runs FLEET_SIZE hosts; `make fleet-500` sets RELIABILITY_FLEET_SIZE=500.
+`make test` runs FLEET_SIZE (30) hosts; `make fleet-500` sets RELIABILITY_FLEET_SIZE=500.
 """
+import datetime
 import os
 import time
 from collections import Counter
 
 import pytest
 
-FLEET_SIZE = int(os.environ.get("RELIABILITY_FLEET_SIZE", "40"))
+FLEET_SIZE = int(os.environ.get("RELIABILITY_FLEET_SIZE", "30"))  # 30 hosts: every fleet-mixed state at seed 8
 FLEET_SEED = 8
 FAULTS = (("flapping-5xx", {"every": 20}), ("rate-limit", {"every": 25, "retry_after": 1}))
 FIX_VARS = {"fix_license_sync_max_fail_percentage": 100}
 FORKS = 10
+MAX_SYNC_AGE_S = 86400  # license_compliance_max_sync_age's default
 
 
-def truly_compliant(state, host, grant_ids):
-    """What the lab says: on-prem, pointing at this SSM, with a grant that exists, and last synced fine."""
+def truly_compliant(state, host, cause, causes, grant_ids):
+    """The lab's truth: a host whose cause nobody can fix from here is not compliant; any other host is
+    when it is on-prem, points at this SSM with a grant that exists, and its last sync is recent and fine."""
+    if cause and not causes[cause].fixable:
+        return False
     vmanage = state["vmanage"][host]
     settings, last = vmanage["settings"], (vmanage.get("syncs") or [{}])[-1]
+    synced_at = datetime.datetime.strptime(last["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc) if last.get("time") else None
+    fresh = synced_at is not None and (datetime.datetime.now(datetime.timezone.utc) - synced_at).total_seconds() < MAX_SYNC_AGE_S
     return (settings.get("mode") == "on-prem" and settings.get("ssmServerUrl", "").rstrip("/") == state["ssm"]["url"].rstrip("/")
-            and settings.get("ssmClientId") in grant_ids and bool(last.get("ok")) and not vmanage["faults"])
+            and settings.get("ssmClientId") in grant_ids and bool(last.get("ok")) and fresh)
 
 
 def expected_fix(cause, causes):
@@ -42,6 +49,7 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
     started = time.monotonic()
     fleet = lab(scenario="fleet-mixed", vmanage=FLEET_SIZE, seed=FLEET_SEED)
     truth = {vm["name"]: vm["expected_cause"] for vm in fleet.info["vmanage"]}
+    states = sorted({vm["scenario"] for vm in fleet.info["vmanage"]})
     lab_up_s = time.monotonic() - started
     for name, options in FAULTS:
         fleet.fault("all", name, **options)
@@ -69,11 +77,11 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
         observed = rel.outcomes.fix(fix, host, wrote)
         expected = expected_fix(cause, CAUSES)
         ok = observed.matches(expected)
-        tally[f"{expected.split(' ')[0]}: {'as expected' if ok else 'NOT as expected'}"] += 1
+        tally[f"{expected.partition(' ')[0]}: {'as expected' if ok else 'NOT as expected'}"] += 1
         if not ok:
             problems.append(f"{host} ({cause or 'healthy'}): fix expected {expected!r}, observed {observed.text!r}: {observed.detail[:300]}")
         reported = rel.outcomes.compliance(report, host)
-        really = truly_compliant(state, host, grant_ids)
+        really = truly_compliant(state, host, cause, CAUSES, grant_ids)
         if reported.state == "compliant" and not really:
             problems.append(f"{host} ({cause or 'healthy'}): reported compliant but the lab says it is not")
         if really and reported.state != "compliant":
@@ -81,8 +89,8 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
         if cause and not CAUSES[cause].fixable and cause not in reported.causes:
             problems.append(f"{host}: compliance does not name its cause {cause}: {reported.text!r}")
     rel.results.record("fleet", f"fleet-mixed-{FLEET_SIZE}", dict(
-        size=FLEET_SIZE, seed=FLEET_SEED, faults={name: options for name, options in FAULTS}, forks=FORKS,
-        truth=dict(Counter(cause or "healthy" for cause in truth.values())), tally=dict(tally),
+        size=FLEET_SIZE, seed=FLEET_SEED, faults=dict(FAULTS), forks=FORKS,
+        truth=dict(Counter(cause or "healthy" for cause in truth.values())), states=states, tally=dict(tally),
         compliance_totals=report.get("totals"), lab_up_s=round(lab_up_s, 1), fix_s=round(fix_s, 1),
         compliance_s=round(compliance_s, 1), ssm_requests=sum(state["ssm"]["requests"].values()), problems=problems[:200], problem_count=len(problems),
         seconds=round(time.monotonic() - started, 1), passed=not problems))

@@ -51,6 +51,7 @@ class LineUp:
 @pytest.mark.parametrize("mode", ["natural", "lined-up"])
 def test_four_concurrent_fix_runs_leave_one_grant_per_name_and_vmanage_synced(mode, lab, ansible, interceptors, tmp_path, rel):
     started = time.monotonic()
+    rel.results.forget("races", keep=[f"four-concurrent-fix-runs-{m}" for m in ("natural", "lined-up")])
     one = lab(scenario="seed", vmanage=2)
     hosts = [vm["name"] for vm in one.info["vmanage"]]
     playbook = rel.runs.PLAYBOOKS / "fix_license_sync.yml"
@@ -61,7 +62,7 @@ def test_four_concurrent_fix_runs_leave_one_grant_per_name_and_vmanage_synced(mo
         bundle = tmp_path / "ca-bundle.pem"
         bundle.write_bytes((one.dir / "ca.pem").read_bytes() + proxy.ca_pem)
         extra_vars.update(vmanage_proxy=proxy.proxy_url, ssm_proxy=proxy.proxy_url, vmanage_ca_path=str(bundle), ssm_ca_path=str(bundle))
-    processes = [ansible.start(playbook, one.inventory, extra_vars=extra_vars) for _ in range(CONCURRENT_RUNS)]
+    processes = [ansible.start(playbook, one.inventory, extra_vars=extra_vars) for _run in range(CONCURRENT_RUNS)]
     runs = [process.wait() for process in processes]
     if line_up:
         line_up.release()

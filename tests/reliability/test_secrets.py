@@ -25,6 +25,7 @@ import yaml
 VMANAGE_USER_AGENT = "Apache-HttpClient/"
 COLLECTION_USER_AGENT = "sdwan_ops.license_sync"
 DEBUG_ENV = {"ANSIBLE_DEBUG": "1"}
+ANSIBLE_DEBUG_LINE = re.compile(r"(?m)^ *\d+ \d+\.\d+: ")
 SECRET_VARIABLES = ("vmanage_password", "ssm_password", "ssm_admin_password", "ssm_client_secret")
 # The caller's input, not output: env/ is where AWX/the test puts the credentials, and
 # artifacts/<id>/command is ansible-runner's own 0600 copy of that environment, written before
@@ -48,10 +49,11 @@ class LeakHunt:
         return {"vmanage_proxy": self.interceptor.proxy_url, "ssm_proxy": self.interceptor.proxy_url,
                 "vmanage_ca_path": str(self.bundle), "ssm_ca_path": str(self.bundle)}
 
-    def playbook(self, name, playbook, inventory=None, extra_vars=None, env=None, **options):
+    def playbook(self, name, playbook, inventory=None, extra_vars=None, env=None, direct=False, **options):
+        """A run through the interceptor, or ``direct`` (then only the lab's own secrets are known for it)."""
         log_path = self.workdir / f"{name}.log"
         report_dir = self.workdir / f"{name}-reports"
-        variables = dict(self.via_interceptor, license_compliance_report_dir=str(report_dir), **(extra_vars or {}))
+        variables = dict({} if direct else self.via_interceptor, license_compliance_report_dir=str(report_dir), **(extra_vars or {}))
         started = time.monotonic()
         run = self.ansible.run(playbook, inventory or self.lab.inventory, extra_vars=variables,
                                env=dict({"ANSIBLE_LOG_PATH": str(log_path)}, **(env or {})), **options)
@@ -131,15 +133,16 @@ def inventory_with_grant(lab, directory, host, grant):
 @pytest.mark.slow
 def test_no_secret_in_any_output_of_full_runs(lab, interceptors, ansible, tmp_path, rel):
     started = time.monotonic()
-    one = lab(scenario="seed", vmanage=2)
+    one = lab(scenario="seed", vmanage=3)
     hunt = LeakHunt(one, interceptors(upstream_ca_path=one.info["ca_cert"]), ansible, tmp_path, rel)
     fix, compliance = rel.runs.PLAYBOOKS / "fix_license_sync.yml", rel.runs.PLAYBOOKS / "license_compliance.yml"
-    first, second = (vm["name"] for vm in one.info["vmanage"])
+    first, second, third = (vm["name"] for vm in one.info["vmanage"])
 
     runs = {
         "fix --check --diff -vvvv": hunt.playbook("fix-check-diff", fix, check=True, diff=True, verbosity=4, limit=first),
         "fix --diff -vvvv ANSIBLE_DEBUG=1": hunt.playbook("fix-debug", fix, diff=True, verbosity=4, env=DEBUG_ENV, limit=first),
         "fix rerun -vvvv": hunt.playbook("fix-rerun", fix, verbosity=4, limit=first),
+        "fix -vvvv without the interceptor": hunt.playbook("fix-direct", fix, verbosity=4, limit=third, direct=True),
     }
     grant = next(g for g in rel.labhttp.LabHttp(one.info).grants() if g["name"].endswith(first))
     runs["precheck with the grant's id/secret -vvvv"] = hunt.playbook(
@@ -170,11 +173,16 @@ def test_no_secret_in_any_output_of_full_runs(lab, interceptors, ansible, tmp_pa
     for label, (proc, status, _sources) in {"runner fix": runner_fix, "runner compliance": runner_compliance}.items():
         if status != "successful":
             problems.append(f"{label}: ansible-runner status {status}: {proc.stdout[-800:]}")
-    if runs["fix --diff -vvvv ANSIBLE_DEBUG=1"].failed(first):
-        problems.append("the fix under ANSIBLE_DEBUG did not succeed, so the search misses the secrets of a real fix")
+    debug_run = runs["fix --diff -vvvv ANSIBLE_DEBUG=1"]
+    if debug_run.failed(first) or not debug_run.changed(first):
+        problems.append("the fix under ANSIBLE_DEBUG did not fix the vManage, so the search misses the secrets of a real fix")
+    if not ANSIBLE_DEBUG_LINE.search(debug_run.stdout + debug_run.stderr):
+        problems.append("the ANSIBLE_DEBUG run shows no Ansible debug lines: the variable did not take effect")
     if not any(COLLECTION_USER_AGENT in line for line in access_lines):
         problems.append("no request of the collection in SSM's access log: the access-log search proved nothing")
     token_lines = [line for line in access_lines if "/backend/oauth/token" in line]
+    if not token_lines:
+        problems.append("no token request of the collection in SSM's access log: the query-string check proved nothing")
     problems += [f"collection token request with a query string: {line[:160]}" for line in token_lines if "/backend/oauth/token?" in line]
     kinds = {}
     for secret in usable:

@@ -63,7 +63,7 @@ def plan_hosts(scenario, count, release=None, seed=None):
     if count < 1:
         raise ConfigurationError("--vmanage must be at least 1")
     if scenario == "fleet-mixed":
-        rng = random.Random(seed)
+        rng = random.Random(0 if seed is None else seed)
         every_state = list(FLEET_STATES)
         rng.shuffle(every_state)
         weights = [FLEET_HEALTHY_WEIGHT if name == "healthy" else 1 for name in FLEET_STATES]

@@ -77,6 +77,7 @@ def test_the_mix_is_reproducible_by_seed(fleet):
     assert planned == [(entry["scenario"], entry["release"]) for entry in fleet.info["vmanage"]]
     other = [plan.state.name for plan in plan_hosts("fleet-mixed", FLEET_SIZE, seed=12)]
     assert other != [name for name, _release in planned]
+    assert plan_hosts("fleet-mixed", 30) == plan_hosts("fleet-mixed", 30, seed=0)
 
 
 def test_inventory_matches_lab_json(fleet):

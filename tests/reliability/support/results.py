@@ -29,6 +29,16 @@ def record(part, case, data):
     return path
 
 
+def forget(part, keep=None, prefix=None):
+    """Delete results of ``part`` left by earlier versions of a test: every case not in ``keep``,
+    or every case starting with ``prefix``. A test calls this before it records its cases."""
+    directory = OUTPUT / part
+    for path in directory.glob("*.json") if directory.is_dir() else []:
+        name = path.stem
+        if (keep is not None and name not in {case_file(part, case).stem for case in keep}) or (prefix and name.startswith(prefix)):
+            path.unlink()
+
+
 def load(output=OUTPUT):
     """{part: [case results sorted by case id]} of what is on disk."""
     loaded = {}

@@ -4,7 +4,7 @@ Inputs are vmanage_license_info results as the module returns them; the grant ch
 real TLS to the scripted SSM server of this directory's conftest.
 """
 import json
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 from pathlib import Path
 
 import pytest

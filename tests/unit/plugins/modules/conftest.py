@@ -103,7 +103,7 @@ class FakeVManage:
 
     def licenses(self, virtual_account_id, license_type="prepaid"):
         self._call("licenses", virtual_account_id)
-        return None if self.licenses_by_va is None else list(self.licenses_by_va[virtual_account_id])
+        return None if self.licenses_by_va is None else list(self.licenses_by_va.get(virtual_account_id, []))
 
     def dns_servers(self):
         self._call("dns_servers")

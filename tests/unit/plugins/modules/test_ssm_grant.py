@@ -53,6 +53,24 @@ def test_secret_is_left_out_and_warned_about_without_no_log(harness, ssm):
     assert "get" not in ssm.names()
 
 
+def test_check_mode_reads_the_secret_of_an_existing_grant_under_no_log(harness, ssm):
+    existing_grant(ssm)
+
+    result = harness.run(run_ssm_grant, params(name=NAME), check_mode=True, no_log=True)
+
+    assert (result["changed"], result["client_id"], result["client_secret"]) == (False, CLIENT_ID, CLIENT_SECRET)
+    assert ssm.names() == ["admin_login", "list", "get"] and ssm.writes() == []
+
+
+def test_check_mode_leaves_the_secret_out_without_no_log(harness, ssm):
+    existing_grant(ssm)
+
+    result = harness.run(run_ssm_grant, params(name=NAME), check_mode=True)
+
+    assert "client_secret" not in result and result["client_id"] == CLIENT_ID
+    assert any("no_log" in warning for warning in harness.warnings) and "get" not in ssm.names()
+
+
 def test_check_mode_reports_the_creation_without_writing(harness, ssm):
     result = harness.run(run_ssm_grant, params(name=NAME), check_mode=True, diff=True, no_log=True)
 
@@ -84,9 +102,10 @@ def test_rotate_regenerates_and_proves_the_new_secret(harness, ssm):
 def test_rotate_in_check_mode_writes_nothing(harness, ssm):
     existing_grant(ssm)
 
-    result = harness.run(run_ssm_grant, params(name=NAME, rotate=True), check_mode=True)
+    result = harness.run(run_ssm_grant, params(name=NAME, rotate=True), check_mode=True, no_log=True)
 
     assert result["changed"] is True and result["client_id"] == CLIENT_ID
+    assert "client_secret" not in result  # the secret a rotation would issue does not exist yet
     assert ssm.writes() == []
 
 
@@ -194,13 +213,46 @@ def test_admin_credentials_default_to_the_ssm_user(harness, ssm):
     assert ssm.calls[0] == ("admin_login", "admin")
 
 
-def test_failed_proof_after_create_fails_with_the_cause(harness, ssm):
-    ssm.failures["request_token"] = error("SSM_BAD_USER_CREDENTIALS", "invalid_grant")
+def test_failed_proof_after_create_deletes_the_new_grant(harness, ssm):
+    result = harness.run(run_ssm_grant, params(name=NAME, ssm_admin_password=SSM_PASSWORD, ssm_password="lab-fake-wrong-password"), no_log=True)
+
+    assert (result["failed"], result["cause"], result["changed"]) == (True, "SSM_BAD_USER_CREDENTIALS", False)
+    assert "deleted it again" in result["msg"] and "new-client-101" in result["msg"]
+    assert "client_secret" not in result
+    assert ssm.writes() == [("create", NAME, "resource_owner", None, None), ("delete", "101")]
+    assert ssm.grants_store == []
+
+
+def test_failed_delete_after_a_failed_proof_says_what_is_left(harness, ssm):
+    ssm.failures.update(request_token=error("SSM_BACKEND_DOWN"), delete=error("SSM_BACKEND_DOWN"))
 
     result = harness.run(run_ssm_grant, params(name=NAME))
 
+    assert (result["failed"], result["cause"], result["changed"]) == (True, "SSM_BACKEND_DOWN", True)
+    assert "could not delete it" in result["msg"] and "new-client-101" in result["msg"]
+    assert [grant["name"] for grant in ssm.grants_store] == [NAME]
+
+
+def test_failed_proof_after_a_racing_create_keeps_the_other_runs_grant(harness, ssm):
+    ssm.racing_grant = dict(id="50", name=NAME, type="resource_owner", description=None, client_id=CLIENT_ID,
+                            client_secret=CLIENT_SECRET, created="2026-11-26T09:59:59Z", account_id=None)
+
+    result = harness.run(run_ssm_grant, params(name=NAME, ssm_admin_password=SSM_PASSWORD, ssm_password="lab-fake-wrong-password"))
+
     assert (result["failed"], result["cause"]) == (True, "SSM_BAD_USER_CREDENTIALS")
-    assert "was created (client id new-client-101)" in result["msg"]
+    assert [grant["id"] for grant in ssm.grants_store] == ["50"]
+    assert ssm.writes() == [("create", NAME, "resource_owner", None, None), ("delete", "101")]
+
+
+def test_failed_proof_after_rotate_keeps_the_grant_and_reports_the_change(harness, ssm):
+    existing_grant(ssm)
+
+    result = harness.run(run_ssm_grant, params(name=NAME, rotate=True, ssm_admin_password=SSM_PASSWORD, ssm_password="lab-fake-wrong-password"), no_log=True)
+
+    assert (result["failed"], result["cause"], result["changed"]) == (True, "SSM_BAD_USER_CREDENTIALS", True)
+    assert "was rotated" in result["msg"] and "kept" in result["msg"]
+    assert (result["client_id"], result["grant"]["id"]) == (CLIENT_ID, "7") and "client_secret" not in result
+    assert ssm.writes() == [("regenerate_secret", "7")] and [grant["id"] for grant in ssm.grants_store] == ["7"]
 
 
 def test_verify_false_skips_the_proof(harness, ssm):

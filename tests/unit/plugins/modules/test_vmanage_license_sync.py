@@ -12,7 +12,9 @@ NEW_OK = dict(time="2026-11-26T10:00:00Z", age_s=0, ok=True, error=None)
 
 
 def params(**values):
-    return module_params(VMANAGE_LICENSE_SYNC, ssm_username="admin", ssm_password=SSM_PASSWORD, **values)
+    values.setdefault("ssm_username", "admin")
+    values.setdefault("ssm_password", SSM_PASSWORD)
+    return module_params(VMANAGE_LICENSE_SYNC, **values)
 
 
 @pytest.fixture
@@ -46,10 +48,28 @@ def test_fresh_sync_changes_nothing_and_writes_nothing(harness, vmanage):
 def test_stale_sync_authenticates_fetches_syncs_and_waits(harness, stale, clock):
     result = harness.run(run_license_sync, params())
 
-    assert stale.names() == ["user_settings", "authenticate", "fetch_accounts", "sync", "user_settings"]
+    assert stale.names() == ["user_settings", "authenticate", "fetch_accounts", "sync", "user_settings", "licenses"]
     assert stale.writes() == [("authenticate", "admin", SSM_PASSWORD), ("sync", "1", "1", "prepaid")]
     assert (result["changed"], result["synced"], result["last_sync"]) == (True, True, NEW_OK)
     assert result["accounts"][0]["virtual_accounts"] == [dict(virtual_account_id="1", name="Default", default=True)]
+    assert result["licenses"] == [dict(display_name="DNA Advantage", in_use=3)]
+
+
+def test_authenticate_false_syncs_with_what_vmanage_stores(harness, stale, clock):
+    result = harness.run(run_license_sync, params(authenticate=False, ssm_username=None, ssm_password=None))
+
+    assert stale.names() == ["user_settings", "fetch_accounts", "sync", "user_settings", "licenses"]
+    assert stale.writes() == [("sync", "1", "1", "prepaid")] and result["synced"] is True
+
+
+def test_authenticate_needs_the_ssm_user():
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    rules = dict(required_if=VMANAGE_LICENSE_SYNC["required_if"])
+    validation = ArgumentSpecValidator(VMANAGE_LICENSE_SYNC["argument_spec"], **rules).validate(
+        dict(vmanage_host="vmanage.lab.example", vmanage_username="admin", vmanage_password="lab-fake-vmanage-password"))
+
+    assert "authenticate is True" in validation.error_messages[0] and "ssm_username" in validation.error_messages[0]
 
 
 def test_failed_last_sync_is_not_fresh(harness, vmanage, clock):
@@ -166,21 +186,41 @@ def test_account_selection_by_name_id_or_default(harness, stale, clock, smart_ac
     assert stale.writes()[-1] == expected
 
 
-def test_first_of_several_accounts_is_synced_with_a_warning(harness, stale, clock):
+@pytest.fixture
+def two_accounts(stale):
     stale.accounts.append(dict(account_id="2", name="tenant-b", virtual_accounts=[dict(virtual_account_id="9", name="B", default=True)]))
+    return stale
 
+
+def test_only_account_is_synced_without_a_warning(harness, stale, clock):
     harness.run(run_license_sync, params())
 
-    assert stale.writes()[-1] == ("sync", "1", "1", "prepaid")
-    assert any("tenant-b (id 2)" in warning for warning in harness.warnings)
+    assert stale.writes()[-1] == ("sync", "1", "1", "prepaid") and harness.warnings == []
 
 
-def test_ssm_account_is_the_default_smart_account(harness, stale, clock):
-    stale.accounts.append(dict(account_id="2", name="tenant-b", virtual_accounts=[dict(virtual_account_id="9", name="B", default=True)]))
+def test_first_of_several_accounts_is_synced_with_a_warning_when_nothing_decides(harness, two_accounts, clock):
+    harness.run(run_license_sync, params())
 
+    assert two_accounts.writes()[-1] == ("sync", "1", "1", "prepaid")
+    assert len(harness.warnings) == 1 and "tenant-b (id 2)" in harness.warnings[0] and "smart_account" in harness.warnings[0]
+
+
+def test_virtual_account_of_one_account_decides_the_smart_account(harness, two_accounts, clock):
+    harness.run(run_license_sync, params(virtual_account="B"))
+
+    assert two_accounts.writes()[-1] == ("sync", "2", "9", "prepaid") and harness.warnings == []
+
+
+def test_smart_account_by_id_among_several_is_synced_without_a_warning(harness, two_accounts, clock):
+    harness.run(run_license_sync, params(smart_account="1"))
+
+    assert two_accounts.writes()[-1] == ("sync", "1", "1", "prepaid") and harness.warnings == []
+
+
+def test_ssm_account_is_the_default_smart_account(harness, two_accounts, clock):
     harness.run(run_license_sync, params(ssm_account="tenant-b"))
 
-    assert stale.writes()[-1] == ("sync", "2", "9", "prepaid") and harness.warnings == []
+    assert two_accounts.writes()[-1] == ("sync", "2", "9", "prepaid") and harness.warnings == []
 
 
 def test_unknown_virtual_account_lists_the_known_ones(harness, stale):

@@ -46,18 +46,21 @@ def test_stored_configuration_is_tested_without_writing(harness, vmanage):
     assert vmanage.writes() == []
 
 
-def test_without_a_stored_ssm_user_vmanage_authenticates_with_the_given_one(harness, vmanage):
+@pytest.mark.parametrize("given", [WITH_USER, {}], ids=["ssm user given", "no ssm user given"])
+def test_grant_stored_without_an_ssm_user_is_credentials_missing_without_a_write(harness, vmanage, given):
     vmanage.user.update(credentials_stored=False, user=None)
 
-    result = harness.run(run_precheck, params(**WITH_USER))
+    result = harness.run(run_precheck, params(**given))
 
-    assert check(result, "stored_auth")["status"] == "pass"
-    assert vmanage.writes() == [("authenticate", "admin", SSM_PASSWORD)]
+    stored = check(result, "stored_auth")
+    assert (stored["status"], stored["cause"]) == ("fail", "CREDENTIALS_MISSING")
+    assert CLIENT_ID in stored["detail"] and "no SSM On-Prem user" in stored["detail"]
+    assert result["findings"][0]["fixable"] is True and result["verdict"] == "fixable"
+    assert vmanage.writes() == [] and "authenticate" not in vmanage.names()
 
 
 def test_seed_error_is_grant_not_found_with_the_api_toolkit_remedy(harness, vmanage):
-    vmanage.user.update(credentials_stored=False, user=None)
-    vmanage.failures["authenticate"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
 
     result = harness.run(run_precheck, params(**WITH_USER))
 
@@ -223,12 +226,9 @@ def test_backend_down_is_not_unreachable(harness, ssm, vmanage):
     assert vmanage.writes() == []
 
 
-def test_stored_auth_needs_a_stored_or_given_ssm_user(harness, vmanage):
-    vmanage.user.update(credentials_stored=False, user=None)
-
+def test_grant_check_needs_given_credentials(harness, vmanage):
     result = harness.run(run_precheck, params())
 
-    assert check(result, "stored_auth")["status"] == "skip" and "no ssm_username/ssm_password given" in check(result, "stored_auth")["detail"]
     assert check(result, "grant")["detail"] == "skipped: no ssm_client_id/ssm_client_secret given"
     assert vmanage.writes() == []
 

@@ -1,0 +1,71 @@
+"""runner: the glue both executors share (real clients, failure results, module execution)."""
+import json
+
+import pytest
+from ansible.module_utils import _internal as module_utils_internal
+from ansible.module_utils.common import warnings as module_warnings
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import http_client, runner
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_GRANT, VMANAGE_LICENSE_INFO
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_info import run_license_info
+from ansible_collections.sdwan_ops.license_sync.plugins.modules import ssm_grant
+
+from .conftest import CLIENT_ID, CLIENT_SECRET, SSM_PASSWORD, SSM_URL, FakeClients, FakeSsm, module_params
+
+
+def test_missing_requests_fails_with_missing_library(monkeypatch):
+    monkeypatch.setattr(http_client, "HAS_REQUESTS", False)
+    monkeypatch.setattr(http_client, "REQUESTS_IMPORT_ERROR", "ModuleNotFoundError: No module named 'requests'")
+
+    result = runner.run(run_license_info, module_params(VMANAGE_LICENSE_INFO), runner.RunContext())
+
+    assert (result["failed"], result["cause"]) == (True, "MISSING_LIBRARY")
+    assert "requests" in result["msg"] and "Install" in result["remedy"]
+
+
+def test_invalid_vmanage_host_fails_before_any_request():
+    params = module_params(VMANAGE_LICENSE_INFO, vmanage_host="http://vmanage.lab.example")
+
+    result = runner.run(run_license_info, params, runner.RunContext())
+
+    assert (result["failed"], result["cause"]) == (True, "INVALID_INPUT")
+    assert "vmanage_host" in result["msg"]
+
+
+def test_secrets_given_to_the_context_are_masked_in_warnings():
+    warnings = []
+    ctx = runner.RunContext(warn=warnings.append, secrets=[SSM_PASSWORD])
+
+    ctx.warn("SSM said %s" % SSM_PASSWORD)
+
+    assert warnings == ["SSM said ********"]
+
+
+def run_grant_module(monkeypatch, capsys, no_log):
+    ssm = FakeSsm()
+    ssm.grants_store.append(dict(id="7", name="vm1", type="resource_owner", description=None, client_id=CLIENT_ID,
+                                 client_secret=CLIENT_SECRET, created="2026-11-01T00:00:00Z", account_id=None))
+    monkeypatch.setattr(runner, "Clients", lambda ctx: FakeClients(ssm=ssm))
+    # A real module runs in its own process; in this one, tests that imported controller code would
+    # otherwise send the module's warnings to the controller's display instead of its result.
+    monkeypatch.setattr(module_utils_internal, "is_controller", False)
+    monkeypatch.setattr(module_warnings, "_global_warnings", {})
+    args = dict(ssm_url=SSM_URL, ssm_username="admin", ssm_password=SSM_PASSWORD, name="vm1", _ansible_no_log=no_log)
+    with patch_module_args(args), pytest.raises(SystemExit):
+        ssm_grant.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_module_execution_returns_the_secret_only_under_no_log(monkeypatch, capsys):
+    hidden = run_grant_module(monkeypatch, capsys, no_log=True)
+    shown = run_grant_module(monkeypatch, capsys, no_log=False)
+
+    assert hidden["client_secret"] == CLIENT_SECRET
+    assert "client_secret" not in shown
+    assert "client_secret is returned only when the task sets no_log" in json.dumps(shown["warnings"])
+    assert SSM_PASSWORD not in json.dumps(shown)
+
+
+def test_module_spec_is_the_action_spec():
+    assert ssm_grant.SSM_GRANT is SSM_GRANT
