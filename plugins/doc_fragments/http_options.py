@@ -8,8 +8,11 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # HTTP knobs shared by every module; the http option group of module_utils/argspec.py.
+    # HTTP knobs shared by every module (the http option group of module_utils/argspec.py) and the libraries behind them.
     DOCUMENTATION = r"""
+requirements:
+  - requests >= 2.28.0
+  - jmespath >= 1.0.0
 options:
   timeout:
     description:

@@ -10,6 +10,8 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     # Connection options for Cisco Smart Software Manager On-Prem; the ssm option group of module_utils/argspec.py.
     DOCUMENTATION = r"""
+notes:
+  - Credentials sent to SSM On-Prem (token requests, the Admin Workspace login) travel in form or JSON bodies, never in URLs.
 options:
   ssm_url:
     description:

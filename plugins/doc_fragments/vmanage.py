@@ -10,6 +10,11 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     # Connection options for Catalyst SD-WAN Manager (vManage); the vmanage option group of module_utils/argspec.py.
     DOCUMENTATION = r"""
+notes:
+  - "Every run opens one vManage session and always ends it: C(POST /j_security_check) (login),
+    C(GET /dataservice/client/token) (XSRF token), C(GET /dataservice/client/server) (release), then C(GET /logout)
+    (before 20.12) or C(POST /logout)."
+  - The target host only selects the vManage through its variables (O(vmanage_host) and the other options).
 options:
   vmanage_host:
     description:

@@ -108,8 +108,7 @@ VMANAGE_LICENSE_AUTH = _spec(_options(
 
 VMANAGE_LICENSE_SYNC = _spec(_options(
     VMANAGE_OPTIONS, SSM_OPTIONS, HTTP_OPTIONS,
-    ssm_username=dict(required=True),
-    ssm_password=dict(required=True),
+    authenticate=dict(type='bool', default=True),
     smart_account=dict(type='str'),
     virtual_account=dict(type='str'),
     license_type=dict(type='str', choices=['prepaid', 'postpaid'], default='prepaid'),
@@ -118,7 +117,7 @@ VMANAGE_LICENSE_SYNC = _spec(_options(
     wait=dict(type='bool', default=True),
     wait_timeout=dict(type='int', default=300),
     wait_sleep=dict(type='int', default=5),
-))
+), required_if=[['authenticate', True, ['ssm_username', 'ssm_password']]])
 
 VMANAGE_LICENSE_INFO = _spec(_options(
     VMANAGE_OPTIONS, HTTP_OPTIONS,

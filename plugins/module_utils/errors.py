@@ -161,10 +161,11 @@ class LicenseSyncError(Exception):
     """A failure with a cause code (errors.CAUSES), a detail, and where relevant the URL, status and body.
 
     Every text is redacted: with ``redactor`` (which knows the run's secrets) when given, otherwise
-    by the secret-key rules alone.
+    by the secret-key rules alone. ``body_quoted``: ``detail`` already quotes the server's words from
+    ``body``, so the message does not repeat them (``body_excerpt`` keeps the raw text).
     """
 
-    def __init__(self, cause, detail, *, url=None, status=None, body=None, remedy=None, redactor=None):
+    def __init__(self, cause, detail, *, url=None, status=None, body=None, remedy=None, redactor=None, body_quoted=False):
         if cause not in CAUSES:
             raise ValueError('unknown cause code %r' % (cause,))
         redactor = redactor or Redactor()
@@ -175,6 +176,7 @@ class LicenseSyncError(Exception):
         self.url = redactor.url(url) if url else None
         self.status = status
         self.body_excerpt = body_excerpt(body, redactor)
+        self.body_quoted = body_quoted or (self.body_excerpt is not None and self.body_excerpt in self.detail)
         self.remedy = redactor.text(remedy or CAUSES[cause].remedy)
         super(LicenseSyncError, self).__init__(self.message)
 
@@ -189,7 +191,7 @@ class LicenseSyncError(Exception):
             where.append('HTTP %s' % self.status)
         if where:
             text += ' [%s]' % ', '.join(where)
-        if self.body_excerpt and self.body_excerpt not in self.detail:
+        if self.body_excerpt and not self.body_quoted:
             text += ' Response: %s' % self.body_excerpt
         if not text.endswith(('.', '!', '?', '}', ']')):
             text += '.'

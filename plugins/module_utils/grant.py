@@ -4,6 +4,11 @@
 """Logic of ssm_grant: an SSM On-Prem API Toolkit grant by name, or the proof that given credentials work.
 
 FOR INTERNAL COLLECTION USE ONLY.
+
+A grant this run created and whose proof (token request) then fails is deleted again: it never worked
+and nothing can have used it, so a failed run leaves nothing on SSM On-Prem. A rotated grant is kept
+when its new secret fails: it existed before the run (vManage or other tools may know its client id),
+its old secret is gone either way, and the failure is usually the SSM user's, not the grant's.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -11,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import failure_result
 
 SECRET_HIDDEN = '(hidden)'
 SECRET_CHANGED = '(hidden, changed)'
@@ -24,7 +30,7 @@ def _age_key(grant):
 
 def _public(grant):
     return dict(id=grant.get('id'), name=grant.get('name'), type=grant.get('type'), client_id=grant.get('client_id'),
-                created=grant.get('created'))
+                created=grant.get('created'), account_id=grant.get('account_id'))
 
 
 def _diff_view(grant, secret):
@@ -92,40 +98,69 @@ class GrantRun:
         if self.ctx.check_mode:
             if grant:
                 result.update(grant=_public(grant), client_id=grant.get('client_id'))
+                if not rotate:  # reading the secret is a read; a rotation's new secret does not exist yet
+                    self._read_secret(result, grant)
             return result
 
+        created_here = False
         if grant is None:
-            grant = self._create()
+            grant, created_here = self._create()
         elif rotate:
             grant = self.ssm.grants.regenerate_secret(grant['id'])
-        elif self.ctx.no_log:
-            grant = self.ssm.grants.get(grant['id'])
+        result.update(grant=_public(grant), client_id=grant.get('client_id'))
         if changed and self.params['verify']:
             try:
                 prove(self.ssm, grant['client_id'], grant['client_secret'], self.params['grant_type'], self.params)
             except LicenseSyncError as error:
-                raise LicenseSyncError(error.cause, 'grant %r was %s (client id %s), but a token request with it failed: %s' % (
-                    self.name, 'rotated' if rotate else 'created', grant['client_id'], error.detail), url=error.url, status=error.status)
+                return self._failed_proof(result, grant, error, created_here, rotate)
             result['verified'] = True
-        result.update(grant=_public(grant), client_id=grant.get('client_id'))
-        self._return_secret(result, grant.get('client_secret'))
+        self._read_secret(result, grant)
         return result
 
     def _create(self):
-        """Create the grant; when a parallel run created one of the same name too, keep only the oldest."""
+        """Create the grant: (grant, whether this run's copy is the one kept).
+
+        When a parallel run created one of the same name too, only the oldest is kept.
+        """
         created = self.ssm.grants.create(self.name, self.params['grant_type'], self.params['description'], account=self.account)
         oldest = self.named()[0]
         if str(oldest.get('id')) == str(created.get('id')):
-            return created
+            return created, True
         self.ssm.grants.delete(created['id'])
         self.ctx.warn('another run created grant %r at the same time; deleted this run\'s copy (id %s) and kept id %s' % (
             self.name, created['id'], oldest['id']))
-        return self.ssm.grants.get(oldest['id'])
+        return self.ssm.grants.get(oldest['id']), False
 
-    def _return_secret(self, result, secret):
+    def _failed_proof(self, result, grant, error, created_here, rotated):
+        """The failed result after a token request with a created or rotated grant failed; a grant created here is deleted."""
+        outcome = dict(result)
+        if created_here:
+            try:
+                self.ssm.grants.delete(grant['id'])
+            except LicenseSyncError as delete_error:
+                what = ('This run had just created the grant but could not delete it (%s): delete it in the API Toolkit, '
+                        'or run again once the cause is fixed.' % delete_error.detail)
+            else:
+                what = 'This run had just created the grant and deleted it again: nothing is left on SSM On-Prem.'
+                outcome = dict(changed=False, verified=False)
+        elif rotated:
+            what = ('Its secret was rotated, so the previous secret no longer works; the grant was kept because it existed '
+                    'before this run. Fix the cause, then run again without rotate: the new secret is read back and can be '
+                    'stored on vManage (vmanage_license_auth update_secret: always).')
+        else:
+            what = 'Another run created this grant at the same time; it was kept.'
+        detail = 'a token request with grant %r (client id %s) failed: %s. %s' % (
+            self.name, grant['client_id'], error.detail.rstrip('. '), what)
+        return failure_result(LicenseSyncError(error.cause, detail, url=error.url, status=error.status, body=error.body_excerpt,
+                                               body_quoted=error.body_quoted, remedy=error.remedy), **outcome)
+
+    def _read_secret(self, result, grant):
+        """Return the grant's secret (read from the API Toolkit unless this run just got it) under no_log only."""
         if not self.ctx.no_log:
             self.ctx.warn('client_secret is returned only when the task sets no_log: true, so that it never reaches the output')
-        elif secret:
+            return
+        secret = grant.get('client_secret') or self.ssm.grants.get(grant['id']).get('client_secret')
+        if secret:
             result['client_secret'] = secret
 
     def absent(self):

@@ -176,8 +176,8 @@ class HttpClient:
             raise LicenseSyncError('MISSING_LIBRARY', 'The Python library requests is required: %s' % REQUESTS_IMPORT_ERROR)
         self.product = PRODUCTS[product]
         self.redactor = redactor or Redactor()
-        self._warn = warn
-        self._debug = debug
+        self.warn = self.redactor.channel(warn)
+        self.debug = self.redactor.channel(debug)
         self.base_url = normalize_base_url(base_url, self.product.url_option, self.product.default_port)
         self.host = urlsplit(self.base_url).hostname
         self.verify, self.trust = self._tls(validate_certs, ca_path)
@@ -203,14 +203,6 @@ class HttpClient:
 
     def close(self):
         self.session.close()
-
-    def warn(self, msg):
-        if self._warn:
-            self._warn(self.redactor.text(msg))
-
-    def debug(self, msg):
-        if self._debug:
-            self._debug(self.redactor.text(msg))
 
     def _tls(self, validate_certs, ca_path):
         """The ``verify`` value for requests and a description of what is trusted."""
@@ -412,9 +404,13 @@ class HttpClient:
         return message or (str(error) if error else None)
 
     def response_error(self, response, cause, detail, remedy=None):
-        """A LicenseSyncError about ``response`` (URL, status and a redacted body excerpt attached)."""
+        """A LicenseSyncError about ``response`` (URL, status and a redacted body excerpt attached).
+
+        When ``detail`` quotes the server's own words (error_text), the message does not repeat the body.
+        """
+        words = self.error_text(response)
         return LicenseSyncError(cause, detail, url=response.url, status=response.status_code, body=response.content,
-                                remedy=remedy, redactor=self.redactor)
+                                remedy=remedy, redactor=self.redactor, body_quoted=bool(words) and words in detail)
 
     def status_error(self, response):
         """The LicenseSyncError for an unexpected status (redirects, 4xx, 5xx) of this product."""

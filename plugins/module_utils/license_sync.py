@@ -21,19 +21,25 @@ def _listing(items, id_key):
     return ', '.join('%s (id %s)' % (item.get('name'), item.get(id_key)) for item in items) or 'none'
 
 
+def _find(items, wanted, id_key):
+    """The item whose id or name is ``wanted``, or None."""
+    return next((item for item in items if wanted in (str(item.get(id_key)), item.get('name'))), None)
+
+
 def _named(items, wanted, id_key, kind, parent=''):
-    """The item whose id or name is ``wanted``."""
-    for item in items:
-        if wanted in (str(item.get(id_key)), item.get('name')):
-            return item
-    raise LicenseSyncError('INVALID_INPUT', '%s %r not found%s; vManage lists: %s' % (kind, wanted, parent, _listing(items, id_key)))
+    """The item whose id or name is ``wanted``; INVALID_INPUT listing the known ones when there is none."""
+    item = _find(items, wanted, id_key)
+    if item is None:
+        raise LicenseSyncError('INVALID_INPUT', '%s %r not found%s; vManage lists: %s' % (kind, wanted, parent, _listing(items, id_key)))
+    return item
 
 
 def select_accounts(accounts, smart_account, virtual_account, ctx):
     """(smart account, virtual account) from fetchAccounts, by name or id, else SSM On-Prem's defaults.
 
-    vManage does not flag SSM's default local account; SSM On-Prem lists it first [inferred], so
-    without ``smart_account`` the first account is used (with a warning when there are several).
+    The smart account is the one named, else the only one (or the only one that has ``virtual_account``).
+    vManage does not flag SSM's default local account; SSM On-Prem lists it first [inferred], so when
+    nothing decides between several accounts the first is used, with a warning: that choice is a guess.
     A virtual account defaults to the one flagged default, or the only one.
     """
     if not accounts:
@@ -41,9 +47,13 @@ def select_accounts(accounts, smart_account, virtual_account, ctx):
     if smart_account:
         account = _named(accounts, smart_account, 'account_id', 'smart account')
     else:
-        account = accounts[0]
-        if len(accounts) > 1:
-            ctx.warn('no smart_account given: syncing %r, the first of %s' % (account.get('name'), _listing(accounts, 'account_id')))
+        holding = [item for item in accounts
+                   if virtual_account and _find(item.get('virtual_accounts') or [], virtual_account, 'virtual_account_id')]
+        candidates = holding or accounts
+        account = candidates[0]
+        if len(candidates) > 1:
+            ctx.warn('several smart accounts and no smart_account (or ssm_account) given: syncing %r, the first vManage lists, '
+                     'of %s' % (account.get('name'), _listing(candidates, 'account_id')))
     virtual_accounts = account.get('virtual_accounts') or []
     parent = ' in smart account %r' % account.get('name')
     if virtual_account:
@@ -100,7 +110,8 @@ def run_license_sync(params, ctx):
         if ctx.check_mode:
             return result
 
-        vmanage.authenticate(params['ssm_username'], params['ssm_password'])
+        if params['authenticate']:
+            vmanage.authenticate(params['ssm_username'], params['ssm_password'])
         account, virtual_account = select_accounts(vmanage.fetch_accounts(), params['smart_account'] or params.get('ssm_account'),
                                                    params['virtual_account'], ctx)
         vmanage.sync(account, virtual_account, params['license_type'])

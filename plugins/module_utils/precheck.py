@@ -190,24 +190,23 @@ class Precheck:
             self.report.record(name, 'fail', 'SSM On-Prem answers but its backend does not (HTTP 502 from its front)', 'SSM_BACKEND_DOWN')
 
     def stored_auth(self, name):
-        """vManage authenticates to SSM On-Prem with its stored grant: by fetchAccounts (a read) when it also stores
-        the SSM user, else by its authenticate call with ssm_username/ssm_password (which then stores that user)."""
+        """vManage authenticates to SSM On-Prem with its stored grant and SSM user, proven by fetchAccounts (a read).
+
+        Without a stored SSM user only vManage's authenticate call could prove the grant, and it is a write (it
+        stores the user): that state is reported as CREDENTIALS_MISSING, which the fix (push and authenticate) repairs.
+        """
         settings = self.settings()
         if not (settings.get('client_id') and settings.get('secret_stored')):
             self.report.record(name, 'fail', 'vManage stores no SSM On-Prem client id and secret', 'CREDENTIALS_MISSING')
             return
         stored_user = self.vmanage.user_settings()
-        if stored_user['credentials_stored']:
-            self.vmanage.fetch_accounts()
-            how, user = 'its stored SSM user', stored_user['user']
-        elif self.params.get('ssm_username') and self.params.get('ssm_password'):
-            self.vmanage.authenticate(self.params['ssm_username'], self.params['ssm_password'])
-            how, user = 'authenticate', self.params['ssm_username']
-        else:
-            self.report.record(name, 'skip', 'skipped: vManage stores no SSM On-Prem user and no ssm_username/ssm_password given')
+        if not stored_user['credentials_stored']:
+            self.report.record(name, 'fail', 'vManage stores client id %s but no SSM On-Prem user: it has not authenticated '
+                               'to SSM On-Prem with this grant yet' % settings['client_id'], 'CREDENTIALS_MISSING')
             return
-        self.report.record(name, 'pass', 'vManage authenticated to SSM On-Prem as %r with its stored client id %s (%s)' % (
-            user, settings['client_id'], how))
+        self.vmanage.fetch_accounts()
+        self.report.record(name, 'pass', 'vManage authenticated to SSM On-Prem as %r with its stored client id %s' % (
+            stored_user['user'], settings['client_id']))
 
     def grant(self, name, ssm):
         client_id = self.params['ssm_client_id']

@@ -130,6 +130,13 @@ class Redactor:
             cleaned = str(url)
         return self.text(cleaned)
 
+    def channel(self, callback):
+        """An output function (warn, debug) that masks every message before passing it to ``callback`` (None: drops it)."""
+        def send(msg):
+            if callback:
+                callback(self.text(msg))
+        return send
+
     @staticmethod
     def _masked(value):
         if value is None or isinstance(value, bool) or value == '':

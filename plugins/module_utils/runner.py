@@ -76,18 +76,10 @@ class RunContext:
         self.check_mode = check_mode
         self.diff = diff
         self.no_log = no_log
-        self._warn = warn
-        self._debug = debug
         self.redactor = Redactor(secrets)
+        self.warn = self.redactor.channel(warn)
+        self.debug = self.redactor.channel(debug)
         self.clients = clients or Clients(self)
-
-    def warn(self, msg):
-        if self._warn:
-            self._warn(self.redactor.text(msg))
-
-    def debug(self, msg):
-        if self._debug:
-            self._debug(self.redactor.text(msg))
 
 
 def failure_result(error, **extra):

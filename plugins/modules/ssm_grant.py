@@ -20,13 +20,15 @@ description:
     later task can store them on vManage (M(sdwan_ops.license_sync.vmanage_license_auth)), also on reruns.
   - Idempotent by name. When two runs create the same name at the same time, each lists the grants again after
     creating and deletes its own copy unless it is the oldest, so one grant of that name remains.
+  - With O(verify=true), a grant this run created and whose token request then fails (for example SSM_BAD_USER_CREDENTIALS)
+    is deleted again before the module fails with the cause, so a failed run leaves nothing on SSM On-Prem. A grant whose
+    secret was rotated (O(rotate=true)) is kept when the new secret fails - it existed before the run and its old secret
+    no longer works either way; the task fails with the cause and reports the change.
   - O(state=verified) manages nothing; it proves O(ssm_client_id) and O(ssm_client_secret) with a token request to the
     documented token endpoint and fails with the cause when they do not work. Use it for grants an SSM team created by hand,
     or for SSM On-Prem releases whose API Toolkit differs from what this module expects.
 author:
   - sdwan_ops maintainers (@sdwan-ops)
-requirements:
-  - requests >= 2.28.0
 options:
   ssm_url:
     required: true
@@ -73,7 +75,11 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Lists the grants and reports what would be created, rotated or deleted; a grant that would be created has no client id yet.
+    details:
+      - Lists the grants and reports what would be created, rotated or deleted; a grant that would be created has no client
+        id yet.
+      - For an existing grant that is not rotated, RV(client_secret) is read and returned as outside check mode (a read),
+        so that a later task can preview what it would store on vManage.
   diff_mode:
     support: full
     details: Shows name, type and client id; the client secret is shown as C((hidden)) or C((hidden, changed)).
@@ -87,10 +93,9 @@ notes:
   - "REST paths used: C(GET /backend/settings/oauth_adfs), C(POST /backend/auth/identity/callback) (Admin Workspace login),
     C(GET /backend/accounts) (with O(ssm_account)), C(GET|POST /backend/api_toolkit/grants),
     C(GET|DELETE /backend/api_toolkit/grants/{id}), C(POST /backend/api_toolkit/grants/{id}/regenerate_secret),
-    C(POST /backend/oauth/token) (credentials in the form body, never in the URL)."
+    C(POST /backend/oauth/token)."
   - No public documentation describes the API Toolkit's HTTP interface; the paths above were inferred and are kept in one
     place of the collection. O(state=verified) uses only the documented token endpoint.
-  - The module runs on the controller (action plugin).
 seealso:
   - module: sdwan_ops.license_sync.vmanage_license_auth
   - module: sdwan_ops.license_sync.vmanage_precheck
@@ -106,13 +111,10 @@ EXAMPLES = r"""
   register: grant
   no_log: true
 
-- name: Store them on vManage
+- name: Store them on vManage (the other options as in that module's examples)
   sdwan_ops.license_sync.vmanage_license_auth:
-    ssm_url: https://ssm.example.com:8443
     ssm_client_id: "{{ grant.client_id }}"
     ssm_client_secret: "{{ grant.client_secret }}"
-    ssm_username: "{{ ssm_username }}"
-    ssm_password: "{{ ssm_password }}"
   no_log: true
 
 - name: Rotate the secret (a change on every run)
@@ -140,7 +142,7 @@ EXAMPLES = r"""
 RETURN = r"""
 grant:
   description: The grant (without its secret).
-  returned: when the grant exists after the run (O(state=present), also in check mode for an existing grant)
+  returned: when the grant exists after the run (O(state=present), also in check mode for an existing grant, and on a failure that keeps it)
   type: dict
   contains:
     id:
@@ -163,6 +165,12 @@ grant:
       description: When the grant was created, as SSM On-Prem reports it.
       type: str
       sample: "2026-11-26T10:00:00Z"
+    account_id:
+      description:
+        - Id of the SSM On-Prem local account that holds the grant (O(ssm_account), else SSM On-Prem's default local account).
+        - The smart account to sync on vManage (M(sdwan_ops.license_sync.vmanage_license_sync) O(sdwan_ops.license_sync.vmanage_license_sync#module:smart_account)).
+      type: str
+      sample: "1"
 client_id:
   description: Client id of the grant (O(state=present)) or the proven O(ssm_client_id) (O(state=verified)).
   returned: when known
@@ -171,7 +179,7 @@ client_id:
 client_secret:
   description:
     - Client secret of the grant, as the API Toolkit shows it. Sensitive; set C(no_log) on the task.
-  returned: O(state=present) outside check mode, when the task sets C(no_log) to V(true)
+  returned: O(state=present) when the task sets C(no_log) to V(true), also in check mode unless the grant would be created or rotated
   type: str
 verified:
   description: Whether a token request with the grant's credentials succeeded during this run.

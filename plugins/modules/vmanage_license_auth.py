@@ -23,9 +23,6 @@ description:
   - Refuses releases below 20.9.1 (RELEASE_TOO_OLD), which have no on-prem mode.
 author:
   - sdwan_ops maintainers (@sdwan-ops)
-requirements:
-  - requests >= 2.28.0
-  - jmespath >= 1.0.0
 options:
   ssm_url:
     required: true
@@ -77,13 +74,10 @@ notes:
     id, secret, user and password) instead of calling authenticate, which is a write (vManage stores the user)."
   - "When vManage cannot reach SSM On-Prem at all (for example SSM_UNREACHABLE_FROM_VMANAGE), the module fails without
     writing: new settings would not help."
-  - "REST paths used on vManage: C(POST /j_security_check), C(GET /dataservice/client/token), C(GET /dataservice/client/server),
-    C(GET|PUT /dataservice/settings/configuration/smartLicensing), C(GET /dataservice/smartLicensing/getUserSettings)
-    (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings), C(GET /dataservice/smartLicensing/fetchAccounts),
-    C(POST /dataservice/smartLicensing/authenticate),
-    C(GET /logout) (before 20.12) or C(POST /logout)."
-  - "REST path used on SSM On-Prem: C(POST /backend/oauth/token) (credentials in the form body, never in the URL)."
-  - The module runs on the controller (action plugin); the controller must reach O(ssm_url).
+  - "REST paths used on vManage in its session: C(GET|PUT /dataservice/settings/configuration/smartLicensing),
+    C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings),
+    C(GET /dataservice/smartLicensing/fetchAccounts), C(POST /dataservice/smartLicensing/authenticate)."
+  - "REST path used on SSM On-Prem: C(POST /backend/oauth/token); the controller must reach O(ssm_url)."
 seealso:
   - module: sdwan_ops.license_sync.ssm_grant
   - module: sdwan_ops.license_sync.vmanage_license_sync

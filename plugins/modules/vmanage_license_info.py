@@ -20,9 +20,6 @@ description:
     settings, user settings, logout). O(gather) adds the smart and virtual accounts and the licences vManage holds.
 author:
   - sdwan_ops maintainers (@sdwan-ops)
-requirements:
-  - requests >= 2.28.0
-  - jmespath >= 1.0.0
 options:
   gather:
     description:
@@ -47,12 +44,10 @@ attributes:
   idempotent:
     support: full
 notes:
-  - "REST paths used: C(POST /j_security_check), C(GET /dataservice/client/token), C(GET /dataservice/client/server),
-    C(GET /dataservice/settings/configuration/smartLicensing), C(GET /dataservice/smartLicensing/getUserSettings)
-    (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings) (20.15 and later),
-    with O(gather) C(GET /dataservice/smartLicensing/fetchAccounts) and C(GET /dataservice/v1/smart-licensing/license),
-    and C(GET /logout) (before 20.12) or C(POST /logout)."
-  - The module runs on the controller (action plugin); the target host only selects the vManage through its variables.
+  - "REST paths used in the vManage session: C(GET /dataservice/settings/configuration/smartLicensing),
+    C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings)
+    (20.15 and later), with O(gather) C(GET /dataservice/smartLicensing/fetchAccounts) and
+    C(GET /dataservice/v1/smart-licensing/license)."
 seealso:
   - module: sdwan_ops.license_sync.vmanage_precheck
   - module: sdwan_ops.license_sync.vmanage_license_sync

@@ -13,7 +13,7 @@ short_description: Sync licences of a vManage with SSM On-Prem and wait for the 
 version_added: 0.1.0
 description:
   - Does what the vManage GUI's "Sync Licenses & Refresh Devices" does in on-prem mode - authenticate to SSM On-Prem with
-    the SSM On-Prem user, list the smart and virtual accounts, sync the chosen virtual account - and waits until vManage
+    the SSM On-Prem user (O(authenticate)), list the smart and virtual accounts, sync the chosen virtual account - and waits until vManage
     records the result.
   - Idempotent by freshness - when the last sync succeeded less than O(max_age) seconds ago, nothing is sent
     (O(force=true) syncs anyway).
@@ -22,19 +22,22 @@ description:
   - Uses the sync call of the vManage release (C(smartLicensing/syncLicenses) before 20.15, C(v1/smart-licensing/sync) from 20.15).
 author:
   - sdwan_ops maintainers (@sdwan-ops)
-requirements:
-  - requests >= 2.28.0
-  - jmespath >= 1.0.0
 options:
-  ssm_username:
-    required: true
-  ssm_password:
-    required: true
+  authenticate:
+    description:
+      - Have vManage authenticate to SSM On-Prem with O(ssm_username) and O(ssm_password) before the sync, as the GUI
+        does. This is a write (vManage stores the user) and needs both options.
+      - V(false) syncs with the SSM On-Prem user vManage already stores, for example right after
+        M(sdwan_ops.license_sync.vmanage_license_auth) authenticated it in the same play; vManage then fails the sync
+        with the cause if what it stores no longer works.
+    type: bool
+    default: true
   smart_account:
     description:
       - Smart account (local account of SSM On-Prem) to sync, by name or id.
-      - Default - O(ssm_account) when set, else the first account vManage lists (SSM On-Prem lists its default local
-        account first); when there are several, a warning names them.
+      - Default - O(ssm_account) when set; else the only account vManage lists, or the only one that has
+        O(virtual_account); else the first account vManage lists (SSM On-Prem lists its default local account first),
+        with a warning naming the others, because that choice is a guess.
     type: str
   virtual_account:
     description:
@@ -88,13 +91,13 @@ attributes:
     support: partial
     details: No sync while the last successful one is younger than O(max_age); O(force=true) syncs on every run.
 notes:
-  - "REST paths used: C(POST /j_security_check), C(GET /dataservice/client/token), C(GET /dataservice/client/server),
-    C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings),
-    C(POST /dataservice/smartLicensing/authenticate), C(GET /dataservice/smartLicensing/fetchAccounts),
-    C(POST /dataservice/smartLicensing/syncLicenses) (before 20.15) or C(POST /dataservice/v1/smart-licensing/sync),
-    C(GET /dataservice/v1/smart-licensing/license) (after a sync, 20.15 and later), C(GET /logout) (before 20.12) or C(POST /logout)."
-  - Only the SSM On-Prem user options of the C(ssm) group are used; vManage calls SSM On-Prem itself with its stored settings.
-  - The module runs on the controller (action plugin).
+  - "REST paths used in the vManage session: C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or
+    C(GET /dataservice/v1/smart-licensing/user-settings), C(POST /dataservice/smartLicensing/authenticate) (with
+    O(authenticate=true)), C(GET /dataservice/smartLicensing/fetchAccounts), C(POST /dataservice/smartLicensing/syncLicenses)
+    (before 20.15) or C(POST /dataservice/v1/smart-licensing/sync), C(GET /dataservice/v1/smart-licensing/license) (after a
+    sync, 20.15 and later)."
+  - Of the C(ssm) group only O(ssm_username), O(ssm_password) and O(ssm_account) are used; vManage calls SSM On-Prem itself
+    with its stored settings.
 seealso:
   - module: sdwan_ops.license_sync.vmanage_license_auth
   - module: sdwan_ops.license_sync.vmanage_license_info

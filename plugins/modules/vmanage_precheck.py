@@ -19,16 +19,13 @@ description:
     V(dns) servers configured on vManage; V(reach_from_vmanage) - vManage opens TCP to the SSM On-Prem host and port
     (nping run by vManage itself, in VPN O(vpn)); V(ssm_reach) - the controller reaches SSM On-Prem and trusts its
     certificate; V(ssm_backend) - SSM On-Prem's backend answers behind its nginx front (an HTTP 502 means backend down,
-    not unreachable); V(stored_auth) - vManage itself authenticates to SSM On-Prem with its stored client id and secret,
-    where the GUI's C(Grant not found) error appears; V(grant) - when
+    not unreachable); V(stored_auth) - vManage itself authenticates to SSM On-Prem with its stored client id, secret and
+    SSM On-Prem user (it lists the smart accounts, a read), where the GUI's C(Grant not found) error appears; V(grant) - when
     O(ssm_client_id) and O(ssm_client_secret) are given, the grant itself issues a token to the controller."
   - A check whose prerequisite failed is reported as V(skip) with the reason, so one fault yields one finding.
   - The task fails only for the causes listed in O(fail_on); by default it reports and succeeds.
 author:
   - sdwan_ops maintainers (@sdwan-ops)
-requirements:
-  - requests >= 2.28.0
-  - jmespath >= 1.0.0
 options:
   min_release:
     description:
@@ -38,9 +35,10 @@ options:
   checks:
     description:
       - The checks to run (all by default). V(login) runs whenever a vManage check runs.
-      - V(stored_auth) uses the SSM user vManage stores; when it stores none, it needs O(ssm_username) and O(ssm_password).
-        V(grant) needs O(ssm_client_id), O(ssm_client_secret), O(ssm_username) and O(ssm_password). Without them these
-        checks are skipped.
+      - V(stored_auth) uses the SSM On-Prem user vManage stores. A vManage that stores a client id and secret but no
+        SSM On-Prem user has never authenticated with them; only vManage's authenticate call (a write) could prove them, so
+        the check fails with CREDENTIALS_MISSING instead, which M(sdwan_ops.license_sync.vmanage_license_auth) fixes.
+      - V(grant) needs O(ssm_client_id), O(ssm_client_secret), O(ssm_username) and O(ssm_password); without them it is skipped.
     type: list
     elements: str
     choices: [login, release, ready, mode, ssm_url, dns, reach_from_vmanage, ssm_reach, ssm_backend, stored_auth, grant]
@@ -72,22 +70,15 @@ attributes:
     support: none
   idempotent:
     support: full
-    details:
-      - Reports C(changed=false) always and sends no write request when vManage stores an SSM On-Prem user.
-      - When vManage stores no SSM On-Prem user, the V(stored_auth) check uses vManage's authenticate call (a POST) with
-        O(ssm_username)/O(ssm_password); on success vManage stores that user, as the GUI does.
+    details: Reports C(changed=false) always and sends no write request (the nping probe is a POST that changes nothing).
 notes:
-  - "REST paths used on vManage: C(POST /j_security_check), C(GET /dataservice/client/token),
-    C(GET /dataservice/client/server), C(GET /dataservice/client/server/ready),
+  - "REST paths used on vManage in its session: C(GET /dataservice/client/server/ready),
     C(GET /dataservice/settings/configuration/smartLicensing), C(GET /dataservice/device/vmanage),
     C(GET /dataservice/device/config), C(POST /dataservice/device/tools/nping/{system-ip}),
     C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings),
-    C(GET /dataservice/smartLicensing/fetchAccounts) (the stored configuration, when vManage stores an SSM user) or
-    C(POST /dataservice/smartLicensing/authenticate) (when it does not), C(GET /logout) (before 20.12) or C(POST /logout)."
-  - "REST paths used on SSM On-Prem: C(GET /), C(GET /backend/settings/oauth_adfs),
-    C(POST /backend/oauth/token) (credentials in the form body, never in the URL)."
+    C(GET /dataservice/smartLicensing/fetchAccounts) (the stored configuration, when vManage stores an SSM user)."
+  - "REST paths used on SSM On-Prem: C(GET /), C(GET /backend/settings/oauth_adfs), C(POST /backend/oauth/token)."
   - O(ssm_url) is optional; without it the controller probes the SSM On-Prem URL that vManage stores.
-  - The module runs on the controller (action plugin); the target host only selects the vManage through its variables.
 seealso:
   - module: sdwan_ops.license_sync.ssm_grant
   - module: sdwan_ops.license_sync.vmanage_license_auth
@@ -142,7 +133,7 @@ checks:
       description: What was found (for a skip, why the check did not run).
       type: str
       sample: >-
-        vManage answered POST /dataservice/smartLicensing/authenticate with HTTP 400: Failed to authenticate Smart Account
+        vManage could not fetch the accounts from SSM On-Prem: Failed to authenticate Smart Account
         credentials.: Failed to authenticate user - 'admin'. {"error":"invalid_client","error_message":"Grant not found.
         Ensure that the given grant details are correct."}
     cause:

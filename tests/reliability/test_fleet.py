@@ -20,6 +20,7 @@ FLEET_SEED = 8
 FAULTS = (("flapping-5xx", {"every": 20}), ("rate-limit", {"every": 25, "retry_after": 1}))
 FIX_VARS = {"fix_license_sync_max_fail_percentage": 100}
 FORKS = 10
+RUN_TIMEOUT_S = max(900, 6 * FLEET_SIZE)  # ansible-playbook over the fleet: the harness kills a run that takes longer
 MAX_SYNC_AGE_S = 86400  # license_compliance_max_sync_age's default
 
 
@@ -56,12 +57,12 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
     before = fleet.state()
 
     mark = time.monotonic()
-    fix = ansible.run(rel.runs.PLAYBOOKS / "fix_license_sync.yml", fleet.inventory, extra_vars=FIX_VARS, forks=FORKS)
+    fix = ansible.run(rel.runs.PLAYBOOKS / "fix_license_sync.yml", fleet.inventory, extra_vars=FIX_VARS, forks=FORKS, timeout=RUN_TIMEOUT_S)
     fix_s = time.monotonic() - mark
     after_fix = fleet.state()
     mark = time.monotonic()
     report_dir = tmp_path / "reports"
-    compliance = ansible.run(rel.runs.PLAYBOOKS / "license_compliance.yml", fleet.inventory, forks=FORKS,
+    compliance = ansible.run(rel.runs.PLAYBOOKS / "license_compliance.yml", fleet.inventory, forks=FORKS, timeout=RUN_TIMEOUT_S,
                              extra_vars={"license_compliance_report_dir": str(report_dir)})
     compliance_s = time.monotonic() - mark
     for name, _options in FAULTS:
@@ -72,6 +73,8 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
 
     problems, tally = [], Counter()
     problems += [f"traceback: {t[:200]}" for run in (fix, compliance) for t in run.tracebacks()]
+    problems += [f"the {name} run did not finish within {RUN_TIMEOUT_S} s" for name, run in (("fix", fix), ("compliance", compliance))
+                 if run.timed_out]
     for host, cause in sorted(truth.items()):
         wrote = after_fix["vmanage"][host]["writes"] > before["vmanage"][host]["writes"]
         observed = rel.outcomes.fix(fix, host, wrote)

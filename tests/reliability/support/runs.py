@@ -32,6 +32,7 @@ class Run:
     records: list
     seconds: float
     files: dict = field(default_factory=dict)  # extra output files (name -> path) to search for secrets
+    timed_out: bool = False  # the harness killed the run after its timeout
 
     def host_records(self, host):
         return [r for r in self.records if r.get("kind") == "task" and r["host"] == host]
@@ -90,14 +91,15 @@ class PlaybookProcess:
             pass
 
     def wait(self, timeout=RUN_TIMEOUT_S):
+        timed_out = False
         try:
             stdout, stderr = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
             stdout, stderr = self.proc.communicate()
-            stderr += f"\n[reliability harness] run killed after {timeout} s"
+            timed_out = True
         return Run(self.command, self.proc.returncode, stdout, stderr, read_records(self.record_file),
-                   time.monotonic() - self.started, files={"records": str(self.record_file)})
+                   time.monotonic() - self.started, files={"records": str(self.record_file)}, timed_out=timed_out)
 
 
 def read_records(path):

@@ -42,6 +42,19 @@ def test_secrets_given_to_the_context_are_masked_in_warnings():
     assert warnings == ["SSM said ********"]
 
 
+def test_context_and_http_client_share_one_masking_output_channel():
+    seen = []
+    ctx = runner.RunContext(warn=seen.append, debug=seen.append, secrets=[SSM_PASSWORD])
+    http = http_client.HttpClient(SSM_URL, product="ssm", warn=seen.append, debug=seen.append, redactor=ctx.redactor)
+    ctx.redactor.add(CLIENT_SECRET)  # a secret learnt during the run is masked from then on
+
+    for output in (ctx.warn, ctx.debug, http.warn, http.debug, ctx.redactor.channel(seen.append)):
+        output("%s / %s" % (SSM_PASSWORD, CLIENT_SECRET))
+    ctx.redactor.channel(None)("no callback: dropped")
+
+    assert seen == ["******** / ********"] * 5
+
+
 def run_grant_module(monkeypatch, capsys, no_log):
     ssm = FakeSsm()
     ssm.grants_store.append(dict(id="7", name="vm1", type="resource_owner", description=None, client_id=CLIENT_ID,

@@ -27,7 +27,8 @@ def test_missing_grant_is_created_proven_and_returned(harness, ssm):
     result = harness.run(run_ssm_grant, params(name=NAME, description="for vm1"), no_log=True)
 
     assert result["changed"] is True and result["verified"] is True
-    assert result["grant"] == dict(id="101", name=NAME, type="resource_owner", client_id="new-client-101", created="2026-11-26T10:00:41Z")
+    assert result["grant"] == dict(id="101", name=NAME, type="resource_owner", client_id="new-client-101", created="2026-11-26T10:00:41Z",
+                                   account_id=None)
     assert (result["client_id"], result["client_secret"]) == ("new-client-101", "lab-fake-new-secret-101")
     assert ssm.writes() == [("create", NAME, "resource_owner", "for vm1", None)]
     assert ("request_token", "new-client-101", "password", "admin") in ssm.calls
