@@ -107,9 +107,11 @@ FORKS ?= 20 50
 bench: venv
 	@$(BIN)/python bench/run.py --sizes $(SIZES) --forks $(FORKS)
 
-## Reliability proof (issue 8; the sampled parts run in `make test`). docs/reliability.md is rendered from the
+## Reliability proof (issue 8, in progress: not yet part of `make test` while its findings are open). docs/reliability.md is rendered from the
 ## results the tests leave in tests/output/reliability/: `make reliability-docs` after a test run.
-.PHONY: reliability-docs kill-sweep fleet-500
+.PHONY: reliability reliability-docs kill-sweep fleet-500
+reliability: venv
+	@$(BIN)/python -m pytest tests/reliability $(PYTEST_ARGS)
 reliability-docs: venv
 	@$(BIN)/python tools/render_reliability.py
 ## SIGKILL a fix run after every one of its requests, both ways, then check that the next run converges.

@@ -7,19 +7,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-def _action_group(*groups):
-    """The action_group attribute of a module in ``groups`` (meta/runtime.yml action_groups)."""
-    names = ['sdwan_ops.license_sync.%s' % group for group in groups]
-    return r"""
-options: {}
-attributes:
-  action_group:
-    description: Use %s in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:%s
-""" % (' or '.join('C(group/%s)' % name for name in names), ''.join('\n      - %s' % name for name in names))
-
-
 class ModuleDocFragment(object):
     # What every module supports; each module states its own support level (and details) for each attribute.
     DOCUMENTATION = r"""
@@ -38,6 +25,35 @@ attributes:
     support: full
 """
 
-    ACTIONGROUP_VMANAGE = _action_group('vmanage')
-    ACTIONGROUP_SSM = _action_group('ssm')
-    ACTIONGROUP_VMANAGE_SSM = _action_group('vmanage', 'ssm')
+    ACTIONGROUP_VMANAGE = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sdwan_ops.license_sync.vmanage) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - sdwan_ops.license_sync.vmanage
+"""
+
+    ACTIONGROUP_SSM = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/sdwan_ops.license_sync.ssm) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - sdwan_ops.license_sync.ssm
+"""
+
+    ACTIONGROUP_VMANAGE_SSM = r"""
+options: {}
+attributes:
+  action_group:
+    description:
+      - Use C(group/sdwan_ops.license_sync.vmanage) or C(group/sdwan_ops.license_sync.ssm) in C(module_defaults)
+        to set defaults for this module.
+    support: full
+    membership:
+      - sdwan_ops.license_sync.vmanage
+      - sdwan_ops.license_sync.ssm
+"""

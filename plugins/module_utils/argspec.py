@@ -12,12 +12,25 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.errors import AnsibleFallbackNotFound
+
+
+def non_empty_env_fallback(*names):
+    """env_fallback that treats an empty variable as unset.
+
+    AWX renders an empty optional credential field as an empty environment variable; it must not
+    override the option's default (port 443, the trust store, the licensing user...).
+    """
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
 
 
 def _env(name):
-    return (env_fallback, [name])
+    return (non_empty_env_fallback, [name])
 
 
 VMANAGE_OPTIONS = dict(

@@ -98,7 +98,7 @@ notes:
     SSM On-Prem (credentials in the body).
   - Runs on the controller only; run it once per play (C(run_once)), after the hosts registered their facts.
   - The reports hold no secret (no password, client secret or token).
-  - The role M(sdwan_ops.license_sync.license_compliance) and the playbook C(sdwan_ops.license_sync.license_compliance) run
+  - The role C(sdwan_ops.license_sync.license_compliance) and the playbook C(sdwan_ops.license_sync.license_compliance) run
     the whole compliance check.
 seealso:
   - module: sdwan_ops.license_sync.vmanage_license_info

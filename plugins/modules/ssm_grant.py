@@ -168,7 +168,8 @@ grant:
     account_id:
       description:
         - Id of the SSM On-Prem local account that holds the grant (O(ssm_account), else SSM On-Prem's default local account).
-        - The smart account to sync on vManage (M(sdwan_ops.license_sync.vmanage_license_sync) O(sdwan_ops.license_sync.vmanage_license_sync#module:smart_account)).
+        - The smart account to sync on vManage
+          (O(sdwan_ops.license_sync.vmanage_license_sync#module:smart_account) of M(sdwan_ops.license_sync.vmanage_license_sync)).
       type: str
       sample: "1"
 client_id:

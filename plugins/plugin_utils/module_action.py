@@ -18,11 +18,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import env_fallback, remove_values
+from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import non_empty_env_fallback
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import RunContext, run
 
 display = Display()
@@ -71,10 +72,10 @@ class ModuleAction(ActionBase):
             return args  # the validator's own env_fallback reads os.environ, which is all there is
         for name, option in argument_spec.items():
             fallback = option.get('fallback')
-            if name in args or not fallback or fallback[0] is not env_fallback:
+            if name in args or not fallback or fallback[0] is not non_empty_env_fallback:
                 continue
             for variable in fallback[1]:
-                if variable in task_environment:
+                if task_environment.get(variable):
                     args[name] = task_environment[variable]
                     break
         return args

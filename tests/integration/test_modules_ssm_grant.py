@@ -47,7 +47,7 @@ def test_rotate_changes_the_secret_every_run(lab, run_playbook):
     seed = lab("seed")
     run_module(seed, run_playbook, MODULE)
 
-    runs = [run_module(seed, run_playbook, MODULE, rotate=True) for _ in range(2)]
+    runs = [run_module(seed, run_playbook, MODULE, rotate=True) for _run in range(2)]
 
     for run in runs:
         assert run.result["changed"] is True and run.result["verified"] is True
@@ -73,7 +73,7 @@ def test_parallel_runs_leave_one_grant(lab, run_playbook):
     def create():
         runs.append(run_module(seed, run_playbook, MODULE))
 
-    threads = [threading.Thread(target=create) for _ in range(3)]
+    threads = [threading.Thread(target=create) for _thread in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:

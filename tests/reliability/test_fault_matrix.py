@@ -74,7 +74,7 @@ FAULT_MATRIX = [
               field_host=("fixable GRANT_NOT_FOUND", "broken GRANT_NOT_FOUND", "stopped SSM_ADMIN_AUTH_FAILED"),
               healthy_host=("healthy", "compliant", "unchanged")),
     FaultCase("ssm-wrong-password", "wrong SSM password (the SSM user's password changed)", "wrong-ssm-password", "ssm",
-              field_host=("fixable GRANT_NOT_FOUND", "broken", "failed SSM_BAD_USER_CREDENTIALS"),
+              field_host=("fixable GRANT_NOT_FOUND", "broken", "stopped SSM_BAD_USER_CREDENTIALS"),
               healthy_host=("blocked SSM_BAD_USER_CREDENTIALS", "broken SSM_BAD_USER_CREDENTIALS", "stopped SSM_BAD_USER_CREDENTIALS")),
     FaultCase("vmanage-wrong-cert", "wrong certificate on vManage (other CA)", "wrong-cert", "vmanage", options={"variant": "other-ca"},
               field_host=("blocked VMANAGE_TLS_UNTRUSTED", "unreachable VMANAGE_TLS_UNTRUSTED", "stopped VMANAGE_TLS_UNTRUSTED"),

@@ -15,7 +15,8 @@ from collections import Counter
 
 import pytest
 
-FLEET_SIZE = int(os.environ.get("RELIABILITY_FLEET_SIZE", "30"))  # 30 hosts: every fleet-mixed state at seed 8
+DEFAULT_FLEET_SIZE, LARGE_FLEET_SIZE = 30, 500  # `make test` (every fleet-mixed state at seed 8), `make fleet-500`
+FLEET_SIZE = int(os.environ.get("RELIABILITY_FLEET_SIZE", str(DEFAULT_FLEET_SIZE)))
 FLEET_SEED = 8
 FAULTS = (("flapping-5xx", {"every": 20}), ("rate-limit", {"every": 25, "retry_after": 1}))
 FIX_VARS = {"fix_license_sync_max_fail_percentage": 100}
@@ -48,6 +49,7 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
     from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import CAUSES
 
     started = time.monotonic()
+    rel.results.forget("fleet", keep=[f"fleet-mixed-{size}" for size in (DEFAULT_FLEET_SIZE, LARGE_FLEET_SIZE, FLEET_SIZE)])
     fleet = lab(scenario="fleet-mixed", vmanage=FLEET_SIZE, seed=FLEET_SEED)
     truth = {vm["name"]: vm["expected_cause"] for vm in fleet.info["vmanage"]}
     states = sorted({vm["scenario"] for vm in fleet.info["vmanage"]})

@@ -22,6 +22,8 @@ TASK_KEYWORDS = {
 }
 # Modules whose results carry a secret: registering them needs no_log on the task.
 SECRET_RESULT_MODULES = ("ssm_grant",)
+
+
 def exempt_from_no_log(settings):
     """``no_log=False`` stated on an option with fixed choices (e.g. update_secret: on_create|always): no secret."""
     return settings.get("no_log") is False and bool(settings.get("choices"))
@@ -29,6 +31,8 @@ def exempt_from_no_log(settings):
 
 # Option names (and the role variables named after them, e.g. fix_license_sync_plan.update_secret) that are no secret.
 NOT_SECRETS = {option for spec in MODULE_SPECS.values() for option, settings in spec["argument_spec"].items() if exempt_from_no_log(settings)}
+
+
 SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:password|passwd|secret|token)\b", re.I)
 
 

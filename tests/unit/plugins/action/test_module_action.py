@@ -38,11 +38,11 @@ class Recorder:
         return dict(self.result)
 
 
-def make_action(args, runner_function, spec=argspec.VMANAGE_LICENSE_INFO, check_mode=False, diff=False, no_log=False,
+def make_action(args, runner_function, spec=None, check_mode=False, diff=False, no_log=False,
                 environment=None):
     class Action(ModuleAction):
         RUNNER = staticmethod(runner_function)
-        SPEC = spec
+        SPEC = spec or argspec.VMANAGE_LICENSE_INFO
 
     task = mock.MagicMock(args=dict(args), check_mode=check_mode, diff=diff, no_log=no_log, environment=environment,
                           async_val=0, action=MODULE)
@@ -93,7 +93,7 @@ def test_missing_required_option_fails_like_the_module(capsys, fake_vmanage):
 def test_unsupported_option_fails_like_the_module(capsys, fake_vmanage):
     args = dict(ARGS, vmanage_pasword="typo")
 
-    result, _ = run_action(args)
+    result, _recorder = run_action(args)
     module_result = run_module(args, capsys)
 
     assert result["msg"] == module_result["msg"]
@@ -106,7 +106,7 @@ def test_unsupported_option_fails_like_the_module(capsys, fake_vmanage):
     dict(ARGS, vmanage_validate_certs="maybe"),
 ])
 def test_invalid_values_fail_like_the_module(capsys, fake_vmanage, args):
-    result, _ = run_action(args)
+    result, _recorder = run_action(args)
 
     assert result["failed"] is True
     assert result["msg"] == run_module(args, capsys)["msg"]
@@ -144,17 +144,28 @@ def test_environment_fallbacks_from_the_controller(monkeypatch):
 def test_task_environment_overrides_the_controller_environment_as_for_a_module(monkeypatch):
     monkeypatch.setenv("VMANAGE_HOST", "controller.lab.example")
 
-    _, recorder = run_action(dict(vmanage_username="admin"), environment=[
+    _result, recorder = run_action(dict(vmanage_username="admin"), environment=[
         dict(VMANAGE_HOST="play.lab.example", VMANAGE_PASSWORD=PASSWORD), dict(VMANAGE_HOST="task.lab.example")])
 
     assert recorder.params["vmanage_host"] == "task.lab.example"
     assert recorder.params["vmanage_password"] == PASSWORD
 
 
+def test_empty_environment_variables_count_as_unset(monkeypatch):
+    """AWX injects an empty optional credential field as an empty variable: the default must win."""
+    monkeypatch.setenv("VMANAGE_PORT", "")
+    monkeypatch.setenv("LICENSE_SYNC_TIMEOUT", "")
+
+    result, recorder = run_action(ARGS, environment=[dict(VMANAGE_CA_PATH="")])
+
+    assert "failed" not in result
+    assert (recorder.params["vmanage_port"], recorder.params["timeout"], recorder.params["vmanage_ca_path"]) == (None, 30, None)
+
+
 def test_explicit_option_beats_the_environment(monkeypatch):
     monkeypatch.setenv("VMANAGE_HOST", "env.lab.example")
 
-    _, recorder = run_action(ARGS, environment=[dict(VMANAGE_HOST="task-env.lab.example")])
+    _result, recorder = run_action(ARGS, environment=[dict(VMANAGE_HOST="task-env.lab.example")])
 
     assert recorder.params["vmanage_host"] == "vmanage.lab.example"
 
@@ -163,7 +174,7 @@ def test_no_log_values_are_masked_in_the_whole_result_and_the_invocation():
     leaky = Recorder(result=dict(changed=False, note="password %s seen" % PASSWORD, nested=[dict(value=PASSWORD)]),
                      warning="vManage said %s" % PASSWORD)
 
-    result, _ = run_action(ARGS, leaky)
+    result, _recorder = run_action(ARGS, leaky)
 
     text = json.dumps(result)
     assert PASSWORD not in text
@@ -175,14 +186,14 @@ def test_no_log_values_are_masked_in_the_whole_result_and_the_invocation():
 def test_no_log_value_from_the_environment_is_masked_too(monkeypatch):
     monkeypatch.setenv("VMANAGE_PASSWORD", PASSWORD)
 
-    result, _ = run_action(dict(vmanage_host="vmanage.lab.example", vmanage_username="admin"),
+    result, _recorder = run_action(dict(vmanage_host="vmanage.lab.example", vmanage_username="admin"),
                            Recorder(result=dict(changed=False, echo=PASSWORD)))
 
     assert result["echo"] == MASKED
 
 
 def test_invocation_is_what_the_module_returns(capsys, fake_vmanage):
-    result, _ = run_action(ARGS, info_action.ActionModule.RUNNER)
+    result, _recorder = run_action(ARGS, info_action.ActionModule.RUNNER)
     module_result = run_module(ARGS, capsys)
 
     assert result["invocation"] == module_result["invocation"]
@@ -190,7 +201,7 @@ def test_invocation_is_what_the_module_returns(capsys, fake_vmanage):
 
 
 def test_action_and_module_return_the_same_result(capsys, fake_vmanage):
-    result, _ = run_action(ARGS, info_action.ActionModule.RUNNER)
+    result, _recorder = run_action(ARGS, info_action.ActionModule.RUNNER)
     module_result = run_module(ARGS, capsys)
 
     assert result == module_result
@@ -202,7 +213,7 @@ def test_module_failure_matches_the_action_failure(capsys, monkeypatch):
         vmanage_login_error=LicenseSyncError("VMANAGE_AUTH_FAILED", "vManage refused the login of user 'admin'",
                                              url="https://vmanage.lab.example:443/j_security_check", status=200)))
 
-    result, _ = run_action(ARGS, info_action.ActionModule.RUNNER)
+    result, _recorder = run_action(ARGS, info_action.ActionModule.RUNNER)
     module_result = run_module(ARGS, capsys)
 
     assert result == module_result
@@ -212,13 +223,13 @@ def test_module_failure_matches_the_action_failure(capsys, monkeypatch):
 
 @pytest.mark.parametrize("check_mode, diff", [(True, False), (False, True), (True, True)])
 def test_check_and_diff_mode_come_from_the_task(check_mode, diff):
-    _, recorder = run_action(ARGS, check_mode=check_mode, diff=diff)
+    _result, recorder = run_action(ARGS, check_mode=check_mode, diff=diff)
 
     assert (recorder.ctx.check_mode, recorder.ctx.diff) == (check_mode, diff)
 
 
 def test_no_log_of_the_task_reaches_the_runner():
-    _, recorder = run_action(ARGS, no_log=True)
+    _result, recorder = run_action(ARGS, no_log=True)
 
     assert recorder.ctx.no_log is True
 
@@ -226,7 +237,7 @@ def test_no_log_of_the_task_reaches_the_runner():
 def test_license_sync_error_becomes_a_failed_result():
     error = LicenseSyncError("GRANT_NOT_FOUND", "Grant not found", url="https://ssm.lab.example:8443/backend/oauth/token", status=403)
 
-    result, _ = run_action(ARGS, Recorder(error=error))
+    result, _recorder = run_action(ARGS, Recorder(error=error))
 
     assert result["failed"] is True and result["changed"] is False
     assert (result["cause"], result["status"], result["url"]) == ("GRANT_NOT_FOUND", 403, "https://ssm.lab.example:8443/backend/oauth/token")

@@ -128,8 +128,8 @@ def test_login_failure_skips_vmanage_checks_but_probes_the_given_ssm(ssm):
     result = Harness(clients).run(run_precheck, params(ssm_url=SSM_URL, **WITH_GRANT))
 
     assert statuses(result)["login"] == "fail"
-    assert [statuses(result)[name] for name in ("release", "ready", "mode", "ssm_url", "dns", "reach_from_vmanage",
-                                                 "stored_auth")] == ["skip"] * 7
+    vmanage_checks = ("release", "ready", "mode", "ssm_url", "dns", "reach_from_vmanage", "stored_auth")
+    assert [statuses(result)[name] for name in vmanage_checks] == ["skip"] * 7
     assert [statuses(result)[name] for name in ("ssm_reach", "ssm_backend", "grant")] == ["pass"] * 3
     assert codes(result) == ["VMANAGE_AUTH_FAILED"] and result["verdict"] == "blocked" and result["release"] is None
 
