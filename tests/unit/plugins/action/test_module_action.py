@@ -187,7 +187,7 @@ def test_no_log_value_from_the_environment_is_masked_too(monkeypatch):
     monkeypatch.setenv("VMANAGE_PASSWORD", PASSWORD)
 
     result, _recorder = run_action(dict(vmanage_host="vmanage.lab.example", vmanage_username="admin"),
-                           Recorder(result=dict(changed=False, echo=PASSWORD)))
+                                   Recorder(result=dict(changed=False, echo=PASSWORD)))
 
     assert result["echo"] == MASKED
 

@@ -45,6 +45,13 @@ class Recorded:
         return {key: values[0] for key, values in parse_qs(self.body.decode()).items()}
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that reject the server's certificate are what many tests want: no traceback on stderr."""
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 class ScriptedServer:
     """HTTPS server whose answers the test scripts; records every request it receives."""
 
@@ -53,7 +60,7 @@ class ScriptedServer:
         self.requests = []
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server_cert.configure_cert(context)
-        self.httpd = ThreadingHTTPServer((host, 0), self._handler_class())
+        self.httpd = _QuietServer((host, 0), self._handler_class())
         self.httpd.daemon_threads = True
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.port = self.httpd.server_address[1]
