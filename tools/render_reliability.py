@@ -94,10 +94,11 @@ def races_section(entries):
     if not entries:
         return ["_The race tests have not run._"]
     rows = [[e["mode"], e["concurrent_runs"], e["vmanage"], ", ".join(f"{n}: {c}" for n, c in sorted(e["grants"].items())),
-             f"{e['successful_runs']}/{e['concurrent_runs']}", f"{e['rerun_changed']} changed, {e['rerun_writes']} writes",
+             PASS if e["one_grant_per_name"] else FAIL, PASS if e["vmanage_synced"] else FAIL,
+             f"{e['runs_all_fixed']}/{e['concurrent_runs']}", f"{e['rerun_changed']} changed, {e['rerun_writes']} writes",
              PASS if e["passed"] else FAIL] for e in entries]
-    lines = [table(["Round", "Concurrent fix runs", "vManage", "Grants at the end", "Runs ending with every host fixed",
-                    "Next run", "Result"], rows)]
+    lines = [table(["Round", "Concurrent fix runs", "vManage", "Grants at the end", "One grant per name", "vManage synced and authenticating",
+                    "Runs ending with every vManage fixed", "Next run", "Result"], rows)]
     for entry in entries:
         lines += [f"- {FAIL} {entry['mode']}: {problem.split(':')[0]}: {problem.split(':', 1)[1][:160]}" for problem in entry["problems"][:6]]
     return lines
@@ -154,13 +155,17 @@ def figures(loaded):
     for entry in secrets:
         rows.append(["Secrets", f"{entry['secrets_searched']} actual values searched in {entry['bytes_searched']:,} bytes of "
                                 f"{len(entry['runs'])} runs: {entry['hits']} hits"])
-    if races:
-        rows.append(["Races", f"{len(races)} rounds of {races[0]['concurrent_runs']} concurrent fix runs, "
-                              f"{sum(e['passed'] for e in races)} with one grant per name, vManage synced and every run fixed"])
+    for entry in races:
+        rows.append([f"Races ({entry['mode']})", f"{entry['concurrent_runs']} concurrent fix runs: one grant per name "
+                                                 f"{PASS if entry['one_grant_per_name'] else FAIL}, vManage synced "
+                                                 f"{PASS if entry['vmanage_synced'] else FAIL}, "
+                                                 f"{entry['runs_all_fixed']}/{entry['concurrent_runs']} runs ended with every vManage fixed"])
     for entry in interruptions:
         rows.append([f"Interruptions ({entry['mode']})", f"{entry['kills']} SIGKILLs, {entry['survived']} converged on the next run"])
     for entry in loaded["fleet"]:
-        rows.append(["Fleet", f"{entry['size']} vManage under flapping 5xx and rate limits: {entry['problem_count']} problems"])
+        rows.append([f"Fleet ({entry['size']})", f"{entry['hosts_as_expected']}/{entry['size']} vManage in their correct state after the "
+                                                 f"fix under flapping 5xx and rate limits; {entry['false_compliant']} reported compliant "
+                                                 f"although not"])
     if hostile:
         rows.append(["Hostile input", f"{len(hostile)} cases, {sum(e['passed'] for e in hostile)} as expected"])
     return table(["Part", "Figure"], rows) if rows else "_No results yet._"

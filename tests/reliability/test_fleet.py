@@ -73,7 +73,7 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
     report = rel.outcomes.compliance_report(report_dir)
     grant_ids = {grant["client_id"] for grant in state["ssm"]["grants"]}
 
-    problems, tally = [], Counter()
+    problems, tally, as_expected, false_compliant = [], Counter(), 0, 0
     problems += [f"traceback: {t[:200]}" for run in (fix, compliance) for t in run.tracebacks()]
     problems += [f"the {name} run did not finish within {RUN_TIMEOUT_S} s" for name, run in (("fix", fix), ("compliance", compliance))
                  if run.timed_out]
@@ -82,12 +82,14 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
         observed = rel.outcomes.fix(fix, host, wrote)
         expected = expected_fix(cause, CAUSES)
         ok = observed.matches(expected)
+        as_expected += ok
         tally[f"{expected.partition(' ')[0]}: {'as expected' if ok else 'NOT as expected'}"] += 1
         if not ok:
             problems.append(f"{host} ({cause or 'healthy'}): fix expected {expected!r}, observed {observed.text!r}: {observed.detail[:300]}")
         reported = rel.outcomes.compliance(report, host)
         really = truly_compliant(state, host, cause, CAUSES, grant_ids)
         if reported.state == "compliant" and not really:
+            false_compliant += 1
             problems.append(f"{host} ({cause or 'healthy'}): reported compliant but the lab says it is not")
         if really and reported.state != "compliant":
             problems.append(f"{host} ({cause or 'healthy'}): reported {reported.text!r} but the lab says it is compliant")
@@ -96,6 +98,7 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
     rel.results.record("fleet", f"fleet-mixed-{FLEET_SIZE}", dict(
         size=FLEET_SIZE, seed=FLEET_SEED, faults=dict(FAULTS), forks=FORKS,
         truth=dict(Counter(cause or "healthy" for cause in truth.values())), states=states, tally=dict(tally),
+        hosts_as_expected=as_expected, false_compliant=false_compliant,
         compliance_totals=report.get("totals"), lab_up_s=round(lab_up_s, 1), fix_s=round(fix_s, 1),
         compliance_s=round(compliance_s, 1), ssm_requests=sum(state["ssm"]["requests"].values()), problems=problems[:200], problem_count=len(problems),
         seconds=round(time.monotonic() - started, 1), passed=not problems))

@@ -71,9 +71,10 @@ def test_four_concurrent_fix_runs_leave_one_grant_per_name_and_vmanage_synced(mo
     http = rel.labhttp.LabHttp(one.info)
     grants = http.grants()
     state = one.state()
-    problems = []
     per_name = Counter(grant["name"] for grant in grants)
-    problems += [f"{count} grants named {name}" for name, count in per_name.items() if count > 1]
+    end_state = {host: end_state_of(host, grants, state, http) for host in hosts}
+    problems = [f"{count} grants named {name}" for name, count in per_name.items() if count > 1]
+    problems += [f"{host}: {fact}" for host, facts in end_state.items() for fact, ok in facts.items() if not ok]
     outcomes = []
     for index, run in enumerate(runs, 1):
         problems += [f"run {index}: traceback {t[:200]}" for t in run.tracebacks()]
@@ -83,19 +84,6 @@ def test_four_concurrent_fix_runs_leave_one_grant_per_name_and_vmanage_synced(mo
             if observed.state != "fixed":
                 # Idempotent by name: a run that finds the grant created by another one uses it.
                 problems.append(f"run {index} {host} did not end fixed ({observed.text}): {observed.detail[:300]}")
-    for host in hosts:
-        mine = [grant for grant in grants if grant["name"].endswith(host)]
-        if len(mine) != 1:
-            problems.append(f"{host}: {len(mine)} grants for it: {[g['name'] for g in mine]}")
-            continue
-        if state["vmanage"][host]["settings"].get("ssmClientId") != mine[0]["client_id"]:
-            problems.append(f"{host}: vManage stores client id {state['vmanage'][host]['settings'].get('ssmClientId')}, not its grant's")
-        last = (state["vmanage"][host].get("syncs") or [{}])[-1]
-        if not last.get("ok"):
-            problems.append(f"{host}: last sync not successful: {last}")
-        authenticated, detail = http.authenticate(host)
-        if not authenticated:
-            problems.append(f"{host}: stored settings do not authenticate: {detail}")
 
     writes_before = one.total_writes()
     rerun = ansible.run(playbook, one.inventory, extra_vars=FIX_VARS)
@@ -103,13 +91,28 @@ def test_four_concurrent_fix_runs_leave_one_grant_per_name_and_vmanage_synced(mo
     if rerun.rc != 0 or any(rerun.changed(host) for host in hosts) or rerun_writes:
         problems.append(f"run after the race: rc {rerun.rc}, changed {[rerun.changed(h) for h in hosts]}, {rerun_writes} writes")
 
-    creations = sum(count for key, count in state["ssm"]["requests"].items() if key == "POST /backend/api_toolkit/grants")
+    creations = state["ssm"]["requests"].get("POST /backend/api_toolkit/grants", 0)
     if line_up and any(line_up.arrivals[name] < CONCURRENT_RUNS for name in line_up.arrivals):
         problems.append(f"the four runs did not all try to create the grants together: {dict(line_up.arrivals)}")
     rel.results.record("races", f"four-concurrent-fix-runs-{mode}", dict(
-        mode=mode, concurrent_runs=CONCURRENT_RUNS, vmanage=len(hosts), grants=dict(per_name), outcomes=outcomes,
-        grant_creations_sent=creations, lined_up=dict(line_up.arrivals) if line_up else None,
-        successful_runs=sum(1 for run in runs if run.rc == 0), race_seconds=round(race_seconds, 1),
+        mode=mode, concurrent_runs=CONCURRENT_RUNS, vmanage=len(hosts), grants=dict(per_name), end_state=end_state,
+        one_grant_per_name=all(count == 1 for count in per_name.values()) and all(f["one grant for it"] for f in end_state.values()),
+        vmanage_synced=all(all(f.values()) for f in end_state.values()), outcomes=outcomes,
+        runs_all_fixed=sum(1 for index in range(1, CONCURRENT_RUNS + 1)
+                           if all(f"run {index} {host}: fixed" in " | ".join(outcomes) for host in hosts)),
+        grant_creations_sent=creations, lined_up=dict(line_up.arrivals) if line_up else None, race_seconds=round(race_seconds, 1),
         rerun_changed=sum(rerun.changed(h) for h in hosts), rerun_writes=rerun_writes,
         seconds=round(time.monotonic() - started, 1), problems=problems, passed=not problems))
     assert not problems, "\n".join(problems + outcomes)
+
+
+def end_state_of(host, grants, state, http):
+    """What the lab shows for one vManage after the race, as named facts that must all hold."""
+    mine = [grant for grant in grants if grant["name"].endswith(host)]
+    last = (state["vmanage"][host].get("syncs") or [{}])[-1]
+    return {
+        "one grant for it": len(mine) == 1,
+        "stores its grant's client id": len(mine) == 1 and state["vmanage"][host]["settings"].get("ssmClientId") == mine[0]["client_id"],
+        "last sync successful": bool(last.get("ok")),
+        "stored settings authenticate": http.authenticate(host)[0],
+    }

@@ -5,6 +5,7 @@ writes tests/output/fault_matrix.json (the fault matrix alone) and tests/output/
 (every part).
 """
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -50,7 +51,10 @@ def load(output=OUTPUT):
 
 
 def write_aggregates(output=OUTPUT):
+    """The two aggregate files; written atomically (pytest-xdist workers and the controller all finish a session)."""
     loaded = load(output)
     base = Path(output).parent
-    (base / "reliability.json").write_text(json.dumps(loaded, indent=2, sort_keys=True) + "\n")
-    (base / "fault_matrix.json").write_text(json.dumps(loaded["fault_matrix"], indent=2, sort_keys=True) + "\n")
+    for name, data in (("reliability.json", loaded), ("fault_matrix.json", loaded["fault_matrix"])):
+        temporary = base / f".{name}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        os.replace(temporary, base / name)
