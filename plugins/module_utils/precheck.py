@@ -170,7 +170,7 @@ class Precheck:
                                'cloud services such as cloudsso.cisco.com still need DNS)', 'DNS_MISSING')
 
     def reach_from_vmanage(self, name):
-        host, port = _endpoint(self.stored_url or self.params['ssm_url'])
+        host, port = _endpoint(self.ssm_url)
         vpn = self.params['vpn']
         probe = self.vmanage.nping_tcp(host, port, vpn=vpn)
         if probe['reachable']:

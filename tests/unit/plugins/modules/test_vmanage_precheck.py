@@ -160,10 +160,12 @@ def test_missing_ssm_url_probes_the_given_one_and_skips_stored_auth(harness, vma
     assert harness.clients.ssm_urls == [SSM_URL]
 
 
-def test_ssm_url_mismatch(harness, vmanage):
+def test_ssm_url_mismatch_probes_the_url_the_fix_will_store(harness, vmanage):
     result = harness.run(run_precheck, params(ssm_url="https://other-ssm.lab.example:8443"))
 
     assert check(result, "ssm_url")["cause"] == "SSM_URL_MISMATCH"
+    assert ("nping_tcp", "other-ssm.lab.example", 8443, "0") in vmanage.calls
+    assert not any(call[:2] == ("nping_tcp", "ssm.lab.example") for call in vmanage.calls)
 
 
 def test_same_ssm_url_with_default_port_and_trailing_slash_matches(harness, vmanage):
