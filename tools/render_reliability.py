@@ -114,9 +114,9 @@ def interruptions_section(entries):
         lines.append(f"{summary['mode']}: a fix run of a `seed` vManage makes {summary['requests_per_fix_run']} requests; "
                      f"{summary['kills']} kills, {summary['survived']} converged on the next run "
                      f"({summary['seconds']} s).")
-    rows = [[e["k"], f"`{e['request']}`", e["variant"], e["recovery"], ", ".join(e["grants"]), e["sessions_left_open"],
+    rows = [[e["case"].split("-")[0], e["k"], f"`{e['request']}`", e["variant"], e["recovery"], ", ".join(e["grants"]), e["sessions_left_open"],
              PASS if e["passed"] else FAIL] for e in sorted(points, key=lambda e: (e["case"].split("-")[0], e["k"], e["variant"]))]
-    lines += ["", table(["k", "Request k", "Killed", "Next run", "Grants after", "vManage sessions left open", "Result"], rows)]
+    lines += ["", table(["Set", "k", "Request k", "Killed", "Next run", "Grants after", "vManage sessions left open", "Result"], rows)]
     return lines
 
 
