@@ -164,8 +164,8 @@ def figures(loaded):
         rows.append([f"Interruptions ({entry['mode']})", f"{entry['kills']} SIGKILLs, {entry['survived']} converged on the next run"])
     for entry in loaded["fleet"]:
         rows.append([f"Fleet ({entry['size']})", f"{entry['hosts_as_expected']}/{entry['size']} vManage in their correct state after the "
-                                                 f"fix under flapping 5xx and rate limits; {entry['false_compliant']} reported compliant "
-                                                 f"although not"])
+                                                 f"fix under flapping 5xx and rate limits ({entry['hosts_not_processed']} never "
+                                                 f"processed); {entry['false_compliant']} reported compliant although not"])
     if hostile:
         rows.append(["Hostile input", f"{len(hostile)} cases, {sum(e['passed'] for e in hostile)} as expected"])
     return table(["Part", "Figure"], rows) if rows else "_No results yet._"

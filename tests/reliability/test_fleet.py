@@ -77,6 +77,11 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
     problems += [f"traceback: {t[:200]}" for run in (fix, compliance) for t in run.tracebacks()]
     problems += [f"the {name} run did not finish within {RUN_TIMEOUT_S} s" for name, run in (("fix", fix), ("compliance", compliance))
                  if run.timed_out]
+    processed = {record["host"] for record in fix.records if record.get("kind") == "task"}
+    not_processed = sorted(set(truth) - processed)
+    if not_processed:
+        problems.append(f"{len(not_processed)} hosts never processed by the fix (the play ended before their batch): "
+                        f"{', '.join(not_processed[:10])}{' ...' if len(not_processed) > 10 else ''}")
     for host, cause in sorted(truth.items()):
         wrote = after_fix["vmanage"][host]["writes"] > before["vmanage"][host]["writes"]
         observed = rel.outcomes.fix(fix, host, wrote)
@@ -98,7 +103,7 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
     rel.results.record("fleet", f"fleet-mixed-{FLEET_SIZE}", dict(
         size=FLEET_SIZE, seed=FLEET_SEED, faults=dict(FAULTS), forks=FORKS,
         truth=dict(Counter(cause or "healthy" for cause in truth.values())), states=states, tally=dict(tally),
-        hosts_as_expected=as_expected, false_compliant=false_compliant,
+        hosts_as_expected=as_expected, false_compliant=false_compliant, hosts_not_processed=len(not_processed),
         compliance_totals=report.get("totals"), lab_up_s=round(lab_up_s, 1), fix_s=round(fix_s, 1),
         compliance_s=round(compliance_s, 1), ssm_requests=sum(state["ssm"]["requests"].values()), problems=problems[:200], problem_count=len(problems),
         seconds=round(time.monotonic() - started, 1), passed=not problems))
