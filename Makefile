@@ -107,9 +107,9 @@ FORKS ?= 20 50
 bench: venv
 	@$(BIN)/python bench/run.py --sizes $(SIZES) --forks $(FORKS)
 
-## Reliability proof (issue 8, in progress: not yet part of `make test` while its findings are open). docs/reliability.md is rendered from the
+## Reliability proof (issue 8; part of `make test`, `make reliability` runs it alone). docs/reliability.md is rendered from the
 ## results the tests leave in tests/output/reliability/: `make reliability-docs` after a test run.
-.PHONY: reliability reliability-docs kill-sweep fleet-500
+.PHONY: reliability reliability-docs kill-sweep fleet
 reliability: venv
 	@$(BIN)/python -m pytest tests/reliability $(PYTEST_ARGS)
 reliability-docs: venv
@@ -117,9 +117,9 @@ reliability-docs: venv
 ## SIGKILL a fix run after every one of its requests, both ways, then check that the next run converges.
 kill-sweep: venv
 	@RELIABILITY_KILL_SWEEP=full $(BIN)/python -m pytest tests/reliability/test_interruptions.py $(PYTEST_ARGS)
-## The fleet test with 500 vManage instead of make test's 30.
-fleet-500: venv
-	@RELIABILITY_FLEET_SIZE=500 $(BIN)/python -m pytest tests/reliability/test_fleet.py $(PYTEST_ARGS)
+## The fleet test alone (500 vManage as in make test; `make fleet RELIABILITY_FLEET_SIZE=30` for a quick look).
+fleet: venv
+	@$(BIN)/python -m pytest tests/reliability/test_fleet.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf .build tests/output dist reports collections

@@ -267,7 +267,11 @@ def markdown(document):
     lines += ["", "CPU is user + system seconds of ansible-playbook and all its workers (the lab's own CPU is in latest.json): "
               "on a shared 2-core machine it is steadier than wall time.",
               "RSS is summed over the process tree (shared pages count once per process), sampled every 0.2 s; "
-              "requests per vManage and writes come from `sdwan-lab state` before and after each run."]
+              "requests per vManage and writes come from `sdwan-lab state` before and after each run.",
+              "SSM token requests are all that reached SSM On-Prem's token endpoint: in the compliance run, each vManage "
+              "with a stored grant for this SSM asks for a token itself (its fetchAccounts, the live check); the "
+              "controller's own token check runs once per distinct grant whose secret the inventory holds (none here). "
+              "The uri baseline makes the same vManage calls plus a separate XSRF-token request (7 per vManage)."]
     return "\n".join(lines) + "\n"
 
 

@@ -184,8 +184,13 @@ def parse_recap(stdout):
     return stats
 
 
-def run_ansible_playbook(playbook, inventory, extra_vars=None, check=False, diff=False, env=None, verbosity=0, args=()):
-    command = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)]
+def playbook_command(playbook, inventory, extra_vars=None, check=False, diff=False, verbosity=0, args=()):
+    """The ansible-playbook command line; ``inventory``: one source or a list of sources (later ones win)."""
+    sources = inventory if isinstance(inventory, (list, tuple)) else [inventory]
+    command = [str(VENV_BIN / "ansible-playbook")]
+    for source in sources:
+        command += ["-i", str(source)]
+    command.append(str(playbook))
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     if check:
@@ -194,7 +199,11 @@ def run_ansible_playbook(playbook, inventory, extra_vars=None, check=False, diff
         command.append("--diff")
     if verbosity:
         command.append("-" + "v" * verbosity)
-    command += list(args)
+    return command + list(args)
+
+
+def run_ansible_playbook(playbook, inventory, extra_vars=None, check=False, diff=False, env=None, verbosity=0, args=()):
+    command = playbook_command(playbook, inventory, extra_vars, check, diff, verbosity, args)
     proc = subprocess.run(
         command,
         capture_output=True,
@@ -210,6 +219,12 @@ def run_ansible_playbook(playbook, inventory, extra_vars=None, check=False, diff
 @pytest.fixture(scope="session")
 def run_playbook():
     return run_ansible_playbook
+
+
+@pytest.fixture(scope="session")
+def ansible_playbook_command():
+    """playbook_command(): the ansible-playbook command line the harness runs."""
+    return playbook_command
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,9 @@ def run_importer(importer_python, out_dir):
     tarball = build_collection(out_dir)
     (out_dir / RESULT_FILE).unlink(missing_ok=True)
     importer_bin = Path(importer_python).parent
-    env = dict(os.environ, GALAXY_IMPORTER_CONFIG=str(CONFIG), PATH=f"{importer_bin}{os.pathsep}{os.environ['PATH']}")
+    # Offline, ansible-lint caches (and at exit deletes) its mock modules in $ANSIBLE_HOME: keep this run's own.
+    env = dict(os.environ, GALAXY_IMPORTER_CONFIG=str(CONFIG), PATH=f"{importer_bin}{os.pathsep}{os.environ['PATH']}",
+               ANSIBLE_HOME=str(out_dir / "ansible-home"))
     for variable in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_CONFIG"):
         env.pop(variable, None)
     started = time.monotonic()

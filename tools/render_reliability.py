@@ -237,8 +237,8 @@ def render(loaded):
         "",
         "`fleet-mixed` with flapping 5xx and rate limiting on every listener; the fix and then the compliance run over the "
         "whole fleet. Every host must end in its correct state (fixable: fixed; healthy: unchanged; otherwise stopped with "
-        "its cause) and no host may be reported compliant unless the lab's state says it is. `make test` runs 30 hosts, "
-        "`make fleet-500` runs 500.",
+        "its cause) and no host may be reported compliant unless the lab's state says it is. `make test` runs 500 hosts "
+        "(`make fleet` runs this test alone).",
         "",
         *fleet_section(loaded["fleet"]),
         "",

@@ -16,6 +16,8 @@ import os
 
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import PRODUCTS, normalize_base_url
+
 
 def non_empty_env_fallback(*names):
     """env_fallback that treats an empty variable as unset.
@@ -61,6 +63,20 @@ HTTP_OPTIONS = dict(
     timeout=dict(type='int', default=30, fallback=_env('LICENSE_SYNC_TIMEOUT')),
     retries=dict(type='int', default=3, fallback=_env('LICENSE_SYNC_RETRIES')),
 )
+
+
+def with_normalized_urls(params):
+    """``params`` with ``ssm_url`` as ``https://host:port``, as vManage must store it and every client uses it.
+
+    An operator may type ``host``, ``host:port`` or ``https://host[:port]/``; other schemes, paths and credentials in the
+    URL are INVALID_INPUT naming the option. Both executors call this before a module's runner (runner.run).
+    """
+    if not params.get('ssm_url'):
+        return params
+    normalized = dict(params)
+    normalized['ssm_url'] = normalize_base_url(params['ssm_url'], 'ssm_url', PRODUCTS['ssm'].default_port)
+    return normalized
+
 
 PRECHECK_CHECKS = (
     'login', 'release', 'ready', 'mode', 'ssm_url', 'dns', 'reach_from_vmanage',
@@ -134,5 +150,5 @@ VMANAGE_LICENSE_SYNC = _spec(_options(
 
 VMANAGE_LICENSE_INFO = _spec(_options(
     VMANAGE_OPTIONS, HTTP_OPTIONS,
-    gather=dict(type='list', elements='str', choices=['accounts', 'licenses'], default=[]),
+    gather=dict(type='list', elements='str', choices=['accounts', 'licenses', 'ssm_check'], default=[]),
 ))

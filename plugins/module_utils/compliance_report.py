@@ -25,8 +25,8 @@ EXTENSIONS = dict(json='json', junit='xml', html='html')
 STATE_LABELS = dict(compliant='Compliant', broken='Broken', unreachable='Unreachable', auth_failed='Auth failed', error='Error')
 STATE_SYMBOLS = dict(compliant='\u2714', broken='\u2716', unreachable='\u26a0', auth_failed='\u2298', error='?')
 CHECK_LABELS = dict(login='vManage login', release='Release', mode='Licensing mode', ssm_url='SSM URL',
-                    credentials='Client ID/secret stored', grant='Grant valid on SSM', ssm_reach='SSM reachable from vManage',
-                    last_sync='Last sync')
+                    credentials='Client ID/secret stored', ssm_service='SSM On-Prem up', grant='Grant valid on SSM',
+                    ssm_user='SSM user accepted', ssm_reach='SSM reachable from vManage', last_sync='Last sync')
 
 
 def write_reports(document, dest, formats, stamp):

@@ -40,6 +40,18 @@ CAUSES = {
         'SSM On-Prem rejected the Admin Workspace login',
         'Check ssm_admin_username/ssm_admin_password (default: ssm_username/ssm_password) by logging in to the SSM On-Prem '
         'Admin Workspace in a browser.', False),
+    'SSM_XSRF_REJECTED': Cause(
+        'SSM On-Prem rejected the XSRF token of the Admin Workspace session',
+        'The login itself was not refused: SSM On-Prem did not accept the X-Xsrf-Token header that echoes its XSRF-TOKEN '
+        'cookie. Check that no proxy or load balancer between the controller and SSM On-Prem drops or rewrites that header or '
+        'the XSRF-TOKEN/_lic_engine_session cookies (ssm_proxy, HTTPS_PROXY), and that ssm_url reaches SSM On-Prem directly; '
+        'then run again.', False),
+    'SSM_BUSY': Cause(
+        'SSM On-Prem answered with a transient failure (rate limit or server error) even after the retries',
+        'Nothing needs to change on vManage or in the grant: SSM On-Prem rate-limited (HTTP 429) or failed (HTTP 5xx) the '
+        'requests, also those vManage sent for the collection. Run again later, with fewer forks against the same SSM '
+        'On-Prem, or with more retries (retries, LICENSE_SYNC_RETRIES); if it persists, ask the SSM On-Prem team to check '
+        'its load and logs.', False),
     'SSM_BACKEND_DOWN': Cause(
         "SSM On-Prem's web front answers but its backend is down (nginx 502/504)",
         'Ask the SSM On-Prem team to restart the SSM On-Prem services (the Rails backend behind nginx on 8443; '

@@ -7,7 +7,8 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 One requests.Session per module run; TLS verified by default (``verify=`` passed on every request,
 because REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would otherwise replace the configured CA); explicit or
-environment proxy; (connect, read) timeouts; bounded retries of idempotent requests; redirects are
+environment proxy; (connect, read) timeouts; bounded retries (idempotent requests, and any request that
+was rate-limited, since a 429 means it was not processed); redirects are
 never followed; every failure is a LicenseSyncError with a cause code, and every text that leaves
 this module goes through the run's Redactor.
 """
@@ -58,7 +59,7 @@ PRODUCTS = {
     'vmanage': Product('vManage', 'vmanage_host', 443, 'vmanage',
                        'VMANAGE_UNREACHABLE', 'VMANAGE_TLS_UNTRUSTED', 'VMANAGE_RATE_LIMITED', 'VMANAGE_NOT_READY'),
     'ssm': Product('SSM On-Prem', 'ssm_url', 8443, 'ssm',
-                   'SSM_UNREACHABLE', 'SSM_TLS_UNTRUSTED', 'HTTP_ERROR', 'HTTP_ERROR'),
+                   'SSM_UNREACHABLE', 'SSM_TLS_UNTRUSTED', 'SSM_BUSY', 'SSM_BUSY'),
 }
 
 _HOSTNAME = re.compile(r'^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$')
@@ -162,8 +163,9 @@ class _TransportFailure(Exception):
 class HttpClient:
     """One HTTPS session to one product (``product``: 'vmanage' or 'ssm') for one module run."""
 
-    IDEMPOTENT_METHODS = ('GET', 'HEAD', 'PUT')
-    RETRY_STATUSES = (429, 502, 503, 504)
+    IDEMPOTENT_METHODS = ('GET', 'HEAD', 'PUT', 'DELETE')
+    RETRY_STATUSES = (429, 500, 502, 503, 504)
+    NOT_PROCESSED_STATUSES = (429,)
     BACKOFF_S = 1.0
     BACKOFF_MAX_S = 8.0
     RETRY_AFTER_CAP_S = 30.0
@@ -234,17 +236,21 @@ class HttpClient:
 
     def request(self, method, path, *, params=None, json=None, data=None, files=None, headers=None,
                 idempotent=None, allow_status=(), retries=None):
-        """Send one request (retrying idempotent ones); the response, or a LicenseSyncError.
+        """Send one request (with bounded retries); the response, or a LicenseSyncError.
 
-        A status of 300 or more raises unless it is in ``allow_status``. ``idempotent`` defaults to
-        GET/HEAD/PUT; ``retries`` overrides the run's retry count for this call.
+        A status of 300 or more raises unless it is in ``allow_status``; an allowed status is the
+        caller's to handle and never retried. ``idempotent`` defaults to GET/HEAD/PUT/DELETE: those are
+        retried after transient transport failures and RETRY_STATUSES; any other request only after a
+        429 (the server did not process it). ``retries`` overrides the run's retry count for this call.
         """
         method = method.upper()
         url = self.base_url + path
         shown_url = url + ('?' + urlencode(params, doseq=True) if params else '')
         if idempotent is None:
             idempotent = method in self.IDEMPOTENT_METHODS
-        budget = (self.retries if retries is None else retries) if idempotent else 0
+        budget = self.retries if retries is None else retries
+        retry_statuses = tuple(status for status in (self.RETRY_STATUSES if idempotent else self.NOT_PROCESSED_STATUSES)
+                               if status not in allow_status)
         attempt = 0
         while True:
             attempt += 1
@@ -253,14 +259,14 @@ class HttpClient:
                 response = self._send(method, url, params=params, json=json, data=data, files=files, headers=headers)
             except _TransportFailure as failure:
                 self._debug_request(method, shown_url, failure.error.cause, started)
-                if failure.retryable and attempt <= budget:
-                    self._pause(method, shown_url, failure.reason, attempt, budget, self._backoff(attempt))
+                if failure.retryable and idempotent and attempt <= budget:
+                    self.pause_before_retry(method, shown_url, failure.reason, attempt, budget)
                     continue
                 raise failure.error from None
             self._debug_request(method, shown_url, 'HTTP %d (%d bytes)' % (response.status_code, len(response.content)), started)
-            if response.status_code in self.RETRY_STATUSES and attempt <= budget:
+            if response.status_code in retry_statuses and attempt <= budget:
                 delay, reason = self._status_retry(response, attempt)
-                self._pause(method, shown_url, reason, attempt, budget, delay)
+                self.pause_before_retry(method, shown_url, reason, attempt, budget, delay)
                 continue
             break
         if response.status_code >= 300 and response.status_code not in allow_status:
@@ -378,7 +384,10 @@ class HttpClient:
                 status.strip(), asked, self.RETRY_AFTER_CAP_S)
         return asked, 'HTTP %s (rate limited; Retry-After %g s)' % (status.strip(), asked)
 
-    def _pause(self, method, url, reason, attempt, budget, delay):
+    def pause_before_retry(self, method, url, reason, attempt, budget, delay=None):
+        """Warn that ``method url`` failed for ``reason`` and wait before retry ``attempt`` of ``budget`` (default: back-off)."""
+        if delay is None:
+            delay = self._backoff(attempt)
         self.warn('%s: %s %s failed (%s); retry %d of %d in %g s'
                   % (self.product.label, method, self.redactor.url(url), reason, attempt, budget, delay))
         time.sleep(delay)
@@ -445,8 +454,13 @@ class HttpClient:
         return self.response_error(response, 'BAD_RESPONSE', '%s answered %s with an unexpected redirect to %s'
                                    % (self.product.label, request, self.redactor.url(target)))
 
-    def json(self, response, expression=None):
-        """The JSON body of ``response`` (or the part ``expression`` selects); BAD_RESPONSE for HTML or broken JSON."""
+    def json(self, response, expression=None, shape=None):
+        """The JSON body of ``response`` (or the part ``expression`` selects); BAD_RESPONSE for HTML or broken JSON.
+
+        ``shape``: (jmespath expression, dict or list) that the body must have, checked before anything is
+        selected (a list's items must be objects), so that a body of another shape is BAD_RESPONSE instead
+        of an empty selection that would read as "nothing there".
+        """
         body = response.content
         request = '%s %s' % (response.request.method, urlsplit(response.url).path)
         if not body.strip():
@@ -462,7 +476,24 @@ class HttpClient:
         except ValueError as exc:
             raise self.response_error(response, 'BAD_RESPONSE', '%s answered %s with invalid or truncated JSON (%s)'
                                       % (self.product.label, request, exc))
+        if shape is not None:
+            self._check_shape(response, request, document, *shape)
         return document if expression is None else select(expression, document)
+
+    def _check_shape(self, response, request, document, expression, kind):
+        container = select(expression, document)
+        if isinstance(container, kind) and (kind is not list or all(isinstance(item, dict) for item in container)):
+            return
+        where = 'the answer' if expression == '@' else '"%s"' % expression
+        wanted = 'a list of objects' if kind is list else 'an object'
+        raise self.response_error(response, 'BAD_RESPONSE', '%s answered %s with JSON of another shape than expected: %s is %s, '
+                                  'not %s' % (self.product.label, request, where, _json_kind(container), wanted))
+
+
+def _json_kind(value):
+    if isinstance(value, list):
+        return 'a list' if all(isinstance(item, dict) for item in value) else 'a list of other things than objects'
+    return {dict: 'an object', str: 'a string', bool: 'a boolean', type(None): 'missing or null'}.get(type(value), 'a number')
 
 
 def _origin(parts):

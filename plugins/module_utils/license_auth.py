@@ -5,11 +5,13 @@
 
 FOR INTERNAL COLLECTION USE ONLY.
 
-vManage never returns the stored client secret. The module therefore proves the given credentials
-with a token request from the controller before it writes anything, writes only when the readable
-settings (mode, URL, client id) or the stored SSM user differ, when vManage no longer authenticates
-with what it stores, or with ``update_secret: always``, and restores the readable settings when
-vManage cannot authenticate with the new ones.
+vManage never returns the stored client secret, so a write cannot be undone exactly. The module
+therefore checks before it writes: the given credentials with a token request from the controller,
+and vManage's own view of the SSM it keeps using (a read, fetchAccounts) - when vManage cannot reach
+that SSM, no write helps. It writes only when the readable settings (mode, URL, client id) or the
+stored SSM user differ, when vManage no longer authenticates with what it stores, or with
+``update_secret: always``. When vManage still fails to authenticate after the write, only a
+consistent set is put back: a client id never goes back without its secret.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -88,11 +90,13 @@ def run_license_auth(params, ctx):
         user = vmanage.user_settings()
         prove_grant(params, ctx)
 
-        readable_match = (current.get('mode') == desired['mode'] and same_url(current.get('ssm_url'), desired['ssm_url'])
-                          and current.get('client_id') == desired['client_id'] and current.get('secret_stored'))
+        same_server = current.get('mode') == desired['mode'] and same_url(current.get('ssm_url'), desired['ssm_url'])
+        readable_match = same_server and current.get('client_id') == desired['client_id'] and current.get('secret_stored')
         stored_user_match = bool(user.get('credentials_stored')) and user.get('user') == params['ssm_username']
-        unchanged = (readable_match and stored_user_match and params['update_secret'] == 'on_create'
-                     and stored_config_authenticates(vmanage))
+        # Probed even when the settings will change: if vManage cannot reach this SSM, no write helps, and none can be undone.
+        stored_config_complete = same_server and current.get('secret_stored') and user.get('credentials_stored')
+        stored_authenticates = bool(stored_config_complete) and stored_config_authenticates(vmanage)
+        unchanged = readable_match and stored_user_match and params['update_secret'] == 'on_create' and stored_authenticates
 
         shown = current if unchanged else desired
         result = dict(
@@ -113,27 +117,49 @@ def run_license_auth(params, ctx):
         try:
             vmanage.authenticate(params['ssm_username'], params['ssm_password'])
         except LicenseSyncError as error:
-            return _restore(vmanage, current, error, ctx)
+            return _after_failed_authenticate(vmanage, current, desired, params, error, ctx)
     result['authenticated'] = True
     return result
 
 
-def _restore(vmanage, previous, error, ctx):
-    """Put back the readable settings after a failed authenticate and describe what could not be restored."""
-    try:
-        vmanage.put_license_settings(previous.get('mode'), previous.get('ssm_url'), previous.get('client_id'))
-    except LicenseSyncError as restore_error:
-        ctx.warn('restoring the previous licensing settings failed: %s' % restore_error.detail)
-        restored = False
+def _settings_text(settings):
+    return 'mode %s, SSM URL %s, client id %s' % (settings.get('mode'), settings.get('ssm_url'), settings.get('client_id'))
+
+
+def _after_failed_authenticate(vmanage, previous, desired, params, error, ctx):
+    """The failed result after vManage refused to authenticate with the new settings, which SSM accepted from the controller.
+
+    The previous secret is unknown (vManage masks it), and a client id stored with another grant's secret
+    never authenticates. So the previous mode and SSM URL are put back only when the client id did not
+    change (the stored pair stays that grant's id and its proven secret); a previous client id is never
+    put back. The message says which settings vManage is left with.
+    """
+    same_grant = previous.get('client_id') == desired['client_id']
+    readable_changed = previous.get('mode') != desired['mode'] or not same_url(previous.get('ssm_url'), desired['ssm_url'])
+    left, restored = desired, False
+    if same_grant and readable_changed:
+        try:
+            vmanage.put_license_settings(previous.get('mode'), previous.get('ssm_url'), desired['client_id'],
+                                         client_secret=params['ssm_client_secret'])
+        except LicenseSyncError as restore_error:
+            ctx.warn('putting back the previous licensing mode and SSM URL failed: %s' % restore_error.detail)
+            outcome = ('Putting back the previous mode and SSM URL failed as well (%s); vManage most likely stores the new '
+                       'settings (%s). Check Administration > Settings > Smart Licensing on vManage, fix the cause, and run '
+                       'again.' % (restore_error.detail.rstrip('. '), _settings_text(desired)))
+        else:
+            left, restored = dict(desired, mode=previous.get('mode'), ssm_url=previous.get('ssm_url')), True
+            outcome = ('The previous mode and SSM URL were put back with the same client id and the secret SSM On-Prem '
+                       'accepted: vManage stores %s, as before this run. Fix the cause, then run again.' % _settings_text(left))
+    elif same_grant:
+        outcome = ('vManage keeps %s, as before this run, now with the secret SSM On-Prem accepted from the controller. '
+                   'Fix the cause, then run again.' % _settings_text(desired))
     else:
-        restored = True
-    outcome = (
-        'The previous mode, SSM URL and client id were restored; the previous client secret cannot be read back from '
-        'vManage, so vManage keeps the new one.' if restored else
-        'Restoring the previous settings failed as well: check the licensing settings in the vManage GUI.'
-    )
+        outcome = ('vManage now stores the new settings (%s); SSM On-Prem accepted that client id, secret and user from the '
+                   'controller, so what failed is between vManage and SSM On-Prem. The previous client id %s was not put '
+                   'back: vManage does not return its secret, and a client id without its own secret never authenticates. '
+                   'Fix the cause, then run again; to return to the previous grant instead, run vmanage_license_auth with '
+                   'its client id and secret.' % (_settings_text(desired), previous.get('client_id') or '(none)'))
     failed = failure_result(error, restored=restored, authenticated=False, changed=True,
-                            settings=dict(mode=previous.get('mode'), ssm_url=previous.get('ssm_url'),
-                                          client_id=previous.get('client_id')))
+                            settings=dict(mode=left['mode'], ssm_url=left['ssm_url'], client_id=left['client_id']))
     failed['msg'] = 'vManage could not authenticate to SSM On-Prem with the new settings: %s %s' % (failed.get('msg', ''), outcome)
     return failed

@@ -22,6 +22,9 @@ from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage imp
 
 ANY_HTTP_ANSWER = tuple(range(300, 600))  # any answer proves TCP and TLS; the backend is the next check
 VMANAGE_CHECKS = ('release', 'ready', 'mode', 'ssm_url', 'dns', 'reach_from_vmanage', 'stored_auth')
+# Causes of vManage failing to reach the SSM On-Prem of its stored URL. When that URL is not the one the fix stores, they
+# say nothing about the fix: the checks dns, reach_from_vmanage, ssm_reach and ssm_backend probe the URL it stores.
+STORED_URL_REACH_CAUSES = ('SSM_UNREACHABLE_FROM_VMANAGE', 'DNS_MISSING', 'SSM_TLS_UNTRUSTED', 'SSM_BACKEND_DOWN')
 
 
 class Report:
@@ -62,6 +65,9 @@ class Report:
             if entry and entry['status'] == 'fail':
                 return 'check %s failed' % name
         return None
+
+    def entry(self, name):
+        return self._by_name.get(name)
 
     def findings(self):
         found, seen = [], set()
@@ -204,7 +210,14 @@ class Precheck:
             self.report.record(name, 'fail', 'vManage stores client id %s but no SSM On-Prem user: it has not authenticated '
                                'to SSM On-Prem with this grant yet' % settings['client_id'], 'CREDENTIALS_MISSING')
             return
-        self.vmanage.fetch_accounts()
+        try:
+            self.vmanage.fetch_accounts()
+        except LicenseSyncError as error:
+            if error.cause not in STORED_URL_REACH_CAUSES or not self._url_replaced():
+                raise
+            self.report.record(name, 'warn', 'vManage fails with the SSM On-Prem URL it stores (%s), which the fix replaces with %s: %s' % (
+                self.stored_url, self.params['ssm_url'], error.detail), error.cause, error.remedy)
+            return
         self.report.record(name, 'pass', 'vManage authenticated to SSM On-Prem as %r with its stored client id %s' % (
             stored_user['user'], settings['client_id']))
 
@@ -252,6 +265,11 @@ class Precheck:
                 _needs_credentials(self.params, 'ssm_client_id', 'ssm_client_secret'),
                 _needs_credentials(self.params, 'ssm_username', 'ssm_password'),
                 report.failed('ssm_reach', 'ssm_backend')])
+
+    def _url_replaced(self):
+        """Whether the ssm_url check found that vManage stores another URL than the given one (the one the fix stores)."""
+        entry = self.report.entry('ssm_url')
+        return bool(entry) and entry['cause'] == 'SSM_URL_MISMATCH'
 
     def _no_ssm_url(self):
         return None if self.ssm_url else 'no SSM On-Prem URL known (set ssm_url)'

@@ -20,6 +20,7 @@ import contextlib
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import with_normalized_urls
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import HttpClient, normalize_base_url
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.redact import Redactor
@@ -48,14 +49,14 @@ class Clients:
         )
 
     @contextlib.contextmanager
-    def vmanage(self, params):
-        """A logged-in VManageClient; logs out and closes on exit."""
+    def vmanage(self, params, read_only=False):
+        """A logged-in VManageClient; logs out and closes on exit. ``read_only``: a session that only reads (one request less)."""
         base_url = normalize_base_url(params['vmanage_host'], 'vmanage_host', 443,
                                       port=params.get('vmanage_port'), port_option='vmanage_port')
         http = self._http(base_url, 'vmanage',
                           params['vmanage_validate_certs'], params.get('vmanage_ca_path'), params.get('vmanage_proxy'), params)
         try:
-            with VManageClient(http, params['vmanage_username'], params['vmanage_password']) as client:
+            with VManageClient(http, params['vmanage_username'], params['vmanage_password'], xsrf_from_server_info=read_only) as client:
                 yield client
         finally:
             http.close()
@@ -93,7 +94,7 @@ def failure_result(error, **extra):
 def run(runner, params, ctx):
     """Run ``runner``; a LicenseSyncError becomes a failed result. Both executors call this."""
     try:
-        return runner(params, ctx)
+        return runner(with_normalized_urls(params), ctx)
     except LicenseSyncError as error:
         return failure_result(error)
 

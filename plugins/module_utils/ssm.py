@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 from urllib.parse import quote, unquote
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
@@ -22,6 +23,10 @@ LICENSES_PATH = '/api/v1/accounts/{account}/licenses'
 XSRF_COOKIE = 'XSRF-TOKEN'
 SESSION_COOKIE = '_lic_engine_session'
 XSRF_HEADER = 'X-Xsrf-Token'
+# nginx's answers while the Rails backend is down (the "backend alive" probe).
+BACKEND_DOWN_STATUSES = (502, 504)
+# [I] Rails' refusal of a missing or wrong X-Xsrf-Token (docs/lab.md, inferred behaviour 7).
+_XSRF_REFUSAL = re.compile(r'(?i)invalid_authenticity_token|authenticity token|\bCSRF\b|\bXSRF\b')
 
 # INFERRED: SSM On-Prem does not publish its API Toolkit (grant) and local-account endpoints; these
 # are the lab's choice (docs/dev/interfaces.md section 4). Replace them here, and only here, once a
@@ -43,6 +48,13 @@ _SELECT = {
     'grant': '{%s, client_secret: client_secret}' % _GRANT_FIELDS,
     'accounts': 'accounts[].{id: id, name: name, default: default || `false`}',
     'licenses': 'licenses[].{license: license, status: status, quantity: quantity, in_use: inUse, available: available}',
+}
+# The container each answer must have (HttpClient.json ``shape``): a wrong shape is BAD_RESPONSE, never "none".
+_SHAPES = {
+    'grants': ('grants', list),
+    'grant': ('@', dict),
+    'accounts': ('accounts', list),
+    'licenses': ('licenses', list),
 }
 
 # OAuth error code of the token endpoint -> cause (400 without a known code: SSM_BAD_REQUEST).
@@ -102,14 +114,12 @@ class SsmClient:
     def backend_alive(self):
         """False when SSM's front answers 502/504 for its backend (the nginx page); True when the backend answers.
 
-        Reachability and TLS failures still raise: they are not "backend down".
+        Reachability and TLS failures still raise: they are not "backend down". Transient answers (429,
+        500, 503) are retried like any read; 502/504 are the answer, not retried.
         """
-        try:
-            self.http.request('GET', BOOTSTRAP_PATH, params={'hostname': self.http.host}, retries=0)
-        except LicenseSyncError as error:
-            if error.cause == 'SSM_BACKEND_DOWN':
-                return False
-            raise
+        response = self.http.request('GET', BOOTSTRAP_PATH, params={'hostname': self.http.host}, allow_status=BACKEND_DOWN_STATUSES)
+        if response.status_code in BACKEND_DOWN_STATUSES:
+            return False
         self._refresh_xsrf()
         return True
 
@@ -122,9 +132,7 @@ class SsmClient:
                                      idempotent=True, allow_status=(401, 403))
         self._refresh_xsrf()
         if response.status_code >= 300:
-            raise self.http.response_error(response, 'SSM_ADMIN_AUTH_FAILED', 'SSM On-Prem refused the Admin Workspace login '
-                                           'of user %r: %s' % (username, self.http.error_text(response) or
-                                                               'HTTP %d' % response.status_code))
+            raise self._refusal(response, 'SSM On-Prem refused the Admin Workspace login of user %r' % username)
 
     def _refresh_xsrf(self):
         """Echo the (possibly rotated) XSRF-TOKEN cookie, URL-decoded, in the X-Xsrf-Token header."""
@@ -142,21 +150,27 @@ class SsmClient:
         response = self.http.request(method, path, allow_status=tuple(allow_status) + (401, 403), **kwargs)
         self._refresh_xsrf()
         if response.status_code in (401, 403) and response.status_code not in allow_status:
-            raise self.http.response_error(response, 'SSM_ADMIN_AUTH_FAILED', 'SSM On-Prem refused %s %s in the Admin Workspace '
-                                           'session: %s' % (method, path, self.http.error_text(response) or
-                                                            'HTTP %d' % response.status_code))
+            raise self._refusal(response, 'SSM On-Prem refused %s %s in the Admin Workspace session' % (method, path))
         return response
+
+    def _refusal(self, response, what):
+        """SSM_XSRF_REJECTED when SSM refused the session's XSRF token, else SSM_ADMIN_AUTH_FAILED (the login itself)."""
+        words = self.http.error_text(response) or 'HTTP %d' % response.status_code
+        if _XSRF_REFUSAL.search(response.content[:4096].decode('utf-8', 'replace')):
+            return self.http.response_error(response, 'SSM_XSRF_REJECTED', '%s: it did not accept the XSRF token of the '
+                                            'session (%s)' % (what, words))
+        return self.http.response_error(response, 'SSM_ADMIN_AUTH_FAILED', '%s: %s' % (what, words))
 
     def accounts(self):
         """Local accounts: ``[{id, name, default}]`` (admin session)."""
-        return self.http.json(self.admin_request('accounts'), _SELECT['accounts']) or []
+        return self.http.json(self.admin_request('accounts'), _SELECT['accounts'], _SHAPES['accounts'])
 
     def licenses(self, account, token):
         """Licences of a local account: ``[{license, status, quantity, in_use, available}]`` (Bearer ``token``)."""
         self.http.redactor.add(token)
         response = self.http.request('POST', LICENSES_PATH.format(account=quote(str(account), safe='')),
                                      json={'limit': -1}, headers={'Authorization': 'Bearer %s' % token}, idempotent=True)
-        return self.http.json(response, _SELECT['licenses']) or []
+        return self.http.json(response, _SELECT['licenses'], _SHAPES['licenses'])
 
 
 class GrantApi:
@@ -166,7 +180,7 @@ class GrantApi:
         self._ssm = ssm
 
     def _grant(self, response):
-        grant = self._ssm.http.json(response, _SELECT['grant'])
+        grant = self._ssm.http.json(response, _SELECT['grant'], _SHAPES['grant'])
         if not isinstance(grant, dict) or not grant.get('client_id'):
             raise self._ssm.http.response_error(response, 'BAD_RESPONSE', 'SSM On-Prem answered without the grant')
         self._ssm.http.redactor.add(grant.get('client_secret'))
@@ -175,7 +189,7 @@ class GrantApi:
     def list(self, account=None):
         """Grants (without secrets): ``[{id, name, type, client_id, description, created, account_id}]``."""
         params = {'account_id': account} if account else None
-        return self._ssm.http.json(self._ssm.admin_request('list', params=params), _SELECT['grants']) or []
+        return self._ssm.http.json(self._ssm.admin_request('list', params=params), _SELECT['grants'], _SHAPES['grants'])
 
     def get(self, grant_id):
         """One grant including its client_secret."""

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
 
-ApiVariant = namedtuple('ApiVariant', ['since', 'until', 'onprem_supported', 'logout_method', 'paths', 'select',
+ApiVariant = namedtuple('ApiVariant', ['since', 'until', 'onprem_supported', 'logout_method', 'paths', 'select', 'shapes',
                                        'modes', 'request_mode'])
 
 _COMMON_PATHS = {
@@ -50,7 +50,7 @@ _V1_PATHS = dict(_COMMON_PATHS, user_settings='/dataservice/v1/smart-licensing/u
 _USER_SETTINGS_FIELDS = ('{credentials_stored: isPresentCredentials, mode: mode, user: uname, '
                          'last_sync_time: lastSyncTime, last_sync_status: lastSyncStatus, last_sync_error: lastSyncError}')
 _COMMON_SELECT = {
-    'server': 'data.{release: platformVersion, server: server, tenancy_mode: tenancyMode, user: user}',
+    'server': 'data.{release: platformVersion, server: server, tenancy_mode: tenancyMode, user: user, csrf_token: CSRFToken}',
     'ready': 'isServerReady',
     'settings': "data[0].{mode: mode, ssm_url: ssmServerUrl, client_id: ssmClientId, "
                 "secret_stored: ssmClientSecret != null && ssmClientSecret != ''}",
@@ -64,6 +64,18 @@ _LEGACY_SELECT = dict(_COMMON_SELECT, user_settings='data[0].' + _USER_SETTINGS_
 _V1_SELECT = dict(_COMMON_SELECT, user_settings=_USER_SETTINGS_FIELDS,
                   licenses='[].licenses[].{display_name: display_name, tag: tag, purchased: Purchased, available: Available, '
                            'in_use: inUse}')
+# The container each answer must have (HttpClient.json ``shape``), checked before the selectors above read it.
+_COMMON_SHAPES = {
+    'server': ('data', dict),
+    'ready': ('@', dict),
+    'settings': ('data', list),
+    'accounts': ('accounts', list),
+    'system_ip': ('data', dict),
+    'nping': ('@', dict),
+    'proxy': ('data', list),
+}
+_LEGACY_SHAPES = dict(_COMMON_SHAPES, user_settings=('data', list))
+_V1_SHAPES = dict(_COMMON_SHAPES, user_settings=('@', dict), licenses=('@', list))
 
 # Server spellings of the licensing mode -> the settings spelling used everywhere in the collection.
 _SETTINGS_MODES = {'on-prem': 'on-prem', 'online': 'online', 'offline': 'offline'}
@@ -71,10 +83,10 @@ _LEGACY_MODES = dict(_SETTINGS_MODES, onprem='on-prem')
 _V1_MODES = dict(_SETTINGS_MODES, onPrem='on-prem', onprem='on-prem')
 
 API_VARIANTS = (
-    ApiVariant((0,), (20, 9, 1), False, 'GET', _LEGACY_PATHS, _LEGACY_SELECT, _LEGACY_MODES, 'onprem'),
-    ApiVariant((20, 9, 1), (20, 12), True, 'GET', _LEGACY_PATHS, _LEGACY_SELECT, _LEGACY_MODES, 'onprem'),
-    ApiVariant((20, 12), (20, 15), True, 'POST', _LEGACY_PATHS, _LEGACY_SELECT, _LEGACY_MODES, 'onprem'),
-    ApiVariant((20, 15), None, True, 'POST', _V1_PATHS, _V1_SELECT, _V1_MODES, 'onprem'),
+    ApiVariant((0,), (20, 9, 1), False, 'GET', _LEGACY_PATHS, _LEGACY_SELECT, _LEGACY_SHAPES, _LEGACY_MODES, 'onprem'),
+    ApiVariant((20, 9, 1), (20, 12), True, 'GET', _LEGACY_PATHS, _LEGACY_SELECT, _LEGACY_SHAPES, _LEGACY_MODES, 'onprem'),
+    ApiVariant((20, 12), (20, 15), True, 'POST', _LEGACY_PATHS, _LEGACY_SELECT, _LEGACY_SHAPES, _LEGACY_MODES, 'onprem'),
+    ApiVariant((20, 15), None, True, 'POST', _V1_PATHS, _V1_SELECT, _V1_SHAPES, _V1_MODES, 'onprem'),
 )
 
 _RELEASE = re.compile(r'(?<![\d.])(\d{1,3})\.(\d{1,3})(?:\.(\d{1,5}))?(?:\.(\d{1,5}))?')
@@ -90,6 +102,10 @@ _VMANAGE_ERROR_CAUSES = (
     (re.compile(r'unauthorized_client', re.I), 'SSM_GRANT_TYPE_MISMATCH'),
     (re.compile(r'unsupported_grant_type|invalid_request', re.I), 'SSM_BAD_REQUEST'),
     (re.compile(r'\b502\b|Bad Gateway', re.I), 'SSM_BACKEND_DOWN'),
+    # SSM's transient answers relayed: its token endpoint's body after "Failed to authenticate user - '<user>'.", or
+    # "Code: <status> Message: <body>" of a later call [I: docs/lab.md inferred behaviours 11, 12].
+    (re.compile(r'Code: (?:429|50[0134])\b|"status":\s*(?:429|50[0134])\b|rate_limited|Rate limit exceeded|Too Many Requests|'
+                r'Internal Server Error|Service Unavailable|Gateway Time-?out', re.I), 'SSM_BUSY'),
     (re.compile(r'UnknownHost|Name or service not known|unknown host|could not resolve', re.I), 'DNS_MISSING'),
     (re.compile(r'PKIX|certificate|SSLHandshake|unable to find valid certification path', re.I), 'SSM_TLS_UNTRUSTED'),
     (re.compile(r'Connection refused|timed out|No route to host|Network is unreachable|ConnectException|'
@@ -98,7 +114,10 @@ _VMANAGE_ERROR_CAUSES = (
 
 
 def classify_vmanage_error(message_details):
-    """The cause code behind vManage's "message: details" text of a failed authenticate or sync."""
+    """The cause code behind vManage's "message: details" text of a failed authenticate or sync.
+
+    SSM_BUSY (SSM's rate limit or server error, relayed) is transient: the stored settings are not at fault.
+    """
     for pattern, cause in _VMANAGE_ERROR_CAUSES:
         if pattern.search(message_details or ''):
             return cause
@@ -125,23 +144,26 @@ def api_variant(version):
 
 
 def _epoch_ms_to_time(value):
-    """(ISO-8601 UTC time, age in seconds) of an epoch-milliseconds value, or (None, None)."""
+    """(ISO-8601 UTC time to the millisecond, age in seconds) of an epoch-milliseconds value, or (None, None).
+
+    Milliseconds are kept: runs that sync one vManage at once must tell apart syncs of the same second."""
     if isinstance(value, str) and value.isdigit():
         value = int(value)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None, None
     seconds = value / 1000.0
     moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ'), max(0, int(time.time() - seconds))
+    return moment.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z', max(0, int(time.time() - seconds))
 
 
 class VManageClient:
     """A logged-in vManage session; as a context manager it logs in on enter and always logs out on exit."""
 
-    def __init__(self, http, username, password):
+    def __init__(self, http, username, password, xsrf_from_server_info=False):
         self.http = http
         self.username = username
         self._password = password
+        self._xsrf_from_server_info = xsrf_from_server_info
         http.redactor.add(password)
         self._server = None
         self._session_open = False
@@ -163,19 +185,32 @@ class VManageClient:
         return False
 
     def login(self):
-        """Session login, XSRF token, then the release (which picks the API variant)."""
-        self._open_session()
-        response = self._call('GET', 'server')
-        server = self.http.json(response, _COMMON_SELECT['server'])
-        if not isinstance(server, dict):
-            raise self.http.response_error(response, 'BAD_RESPONSE', 'vManage answered GET /dataservice/client/server without '
-                                           'the "data" object that carries platformVersion')
+        """Session login, XSRF token, then the release (which picks the API variant).
+
+        With ``xsrf_from_server_info`` (read-only sessions) the XSRF token is the server info's CSRFToken, a documented
+        field of the answer read anyway, which saves one request; GET /dataservice/client/token only when it is absent.
+        """
+        self._open_session(fetch_xsrf_token=not self._xsrf_from_server_info)
+        try:
+            response = self._call('GET', 'server')
+        except LicenseSyncError as error:
+            if error.cause != 'VMANAGE_XSRF_REJECTED' or 'X-XSRF-TOKEN' in self.http.session.headers:
+                raise
+            self._fetch_xsrf_token()  # this vManage wants the token on reads too
+            response = self._call('GET', 'server')
+        server = self.http.json(response, _COMMON_SELECT['server'], _COMMON_SHAPES['server'])
+        token = server.pop('csrf_token', None)
+        if 'X-XSRF-TOKEN' not in self.http.session.headers:
+            if isinstance(token, str) and token.strip():
+                self._use_xsrf_token(token.strip())
+            else:
+                self._fetch_xsrf_token()
         self.version = parse_release(server.get('release'))
         self.release = server['release']
         self.api = api_variant(self.version)
         self._server = dict(server, version=list(self.version))
 
-    def _open_session(self):
+    def _open_session(self, fetch_xsrf_token=True):
         http = self.http
         http.session.headers.pop('X-XSRF-TOKEN', None)
         response = http.request('POST', _COMMON_PATHS['login'], data={'j_username': self.username, 'j_password': self._password},
@@ -199,13 +234,20 @@ class VManageClient:
                 why = 'HTTP %d' % response.status_code
             raise http.response_error(response, 'VMANAGE_AUTH_FAILED', 'vManage refused the login of user %r (it answered with %s)'
                                       % (self.username, why))
-        response = http.request('GET', _COMMON_PATHS['token'], allow_status=(401, 403))
+        if fetch_xsrf_token:
+            self._fetch_xsrf_token()
+
+    def _fetch_xsrf_token(self):
+        response = self.http.request('GET', _COMMON_PATHS['token'], allow_status=(401, 403))
         token = response.content.decode('utf-8', 'replace').strip()
         if response.status_code != 200 or not token or '<html' in token.lower():
-            raise http.response_error(response, 'VMANAGE_AUTH_FAILED', 'vManage accepted the login of user %r but gave no XSRF '
-                                      'token (GET %s)' % (self.username, _COMMON_PATHS['token']))
-        http.redactor.add(token)
-        http.session.headers['X-XSRF-TOKEN'] = token
+            raise self.http.response_error(response, 'VMANAGE_AUTH_FAILED', 'vManage accepted the login of user %r but gave no '
+                                           'XSRF token (GET %s)' % (self.username, _COMMON_PATHS['token']))
+        self._use_xsrf_token(token)
+
+    def _use_xsrf_token(self, token):
+        self.http.redactor.add(token)
+        self.http.session.headers['X-XSRF-TOKEN'] = token
 
     def logout(self):
         """End the session (POST /logout from 20.12, GET before; both tried when the release is unknown). Never raises."""
@@ -272,7 +314,7 @@ class VManageClient:
     def ready(self):
         """Whether vManage reports itself ready (GET /dataservice/client/server/ready)."""
         response = self._call('GET', 'ready')
-        value = self.http.json(response, self.api.select['ready'])
+        value = self._read(response, 'ready')
         if not isinstance(value, bool):
             raise self.http.response_error(response, 'BAD_RESPONSE', 'vManage answered GET %s without isServerReady'
                                            % self.api.paths['ready'])
@@ -283,7 +325,7 @@ class VManageClient:
 
     def license_settings(self):
         """``{mode, ssm_url, client_id, secret_stored}`` of the smart licensing settings (the secret itself is never read)."""
-        return self._settings(self.http.json(self._call('GET', 'settings'), self.api.select['settings']))
+        return self._settings(self._read(self._call('GET', 'settings'), 'settings'))
 
     def _settings(self, selected):
         settings = selected or {}
@@ -307,19 +349,21 @@ class VManageClient:
         selected = self.http.json(response, self.api.select['settings']) if response.content.strip() else None
         return self._settings(selected) if selected else self.license_settings()
 
+    def _read(self, response, operation):
+        """The API variant's selection of ``operation`` from ``response``; BAD_RESPONSE when the answer has another shape."""
+        return self.http.json(response, self.api.select[operation], self.api.shapes[operation])
+
     def authenticate(self, username, password):
         """vManage's own authenticate call to SSM On-Prem with the stored grant and this SSM user; raises with the cause."""
         self.http.redactor.add(password)
-        response = self._call('POST', 'authenticate', idempotent=True, allow_status=(400, 403, 500),
-                              json={'username': username, 'password': password, 'mode': self.api.request_mode})
-        if response.status_code >= 300:
-            raise self._licensing_error(response, 'vManage could not authenticate to SSM On-Prem')
+        response = self._licensing_call('POST', 'authenticate', 'vManage could not authenticate to SSM On-Prem', idempotent=True,
+                                        json={'username': username, 'password': password, 'mode': self.api.request_mode})
         if response.content.strip():
             self.http.redactor.add(self.http.json(response, 'accessToken'))
 
     def user_settings(self):
         """``{credentials_stored, mode, user, last_sync: {time, age_s, ok, error}}`` of smart licensing."""
-        fields = self.http.json(self._call('GET', 'user_settings'), self.api.select['user_settings']) or {}
+        fields = self._read(self._call('GET', 'user_settings'), 'user_settings') or {}
         sync_time, age_s = _epoch_ms_to_time(fields.get('last_sync_time'))
         status = fields.get('last_sync_status')
         return {
@@ -336,10 +380,9 @@ class VManageClient:
 
     def fetch_accounts(self):
         """Smart accounts known through SSM On-Prem: ``[{account_id, name, virtual_accounts: [{virtual_account_id, name, default}]}]``."""
-        response = self._call('GET', 'accounts', params={'mode': self.api.request_mode}, allow_status=(400, 403, 500))
-        if response.status_code >= 300:
-            raise self._licensing_error(response, 'vManage could not fetch the accounts from SSM On-Prem')
-        return self.http.json(response, self.api.select['accounts']) or []
+        response = self._licensing_call('GET', 'accounts', 'vManage could not fetch the accounts from SSM On-Prem',
+                                        params={'mode': self.api.request_mode})
+        return self._read(response, 'accounts')
 
     def sync(self, account, virtual_account, license_type=None):
         """"Sync Licenses & Refresh Devices" for one account and virtual account (dicts as fetch_accounts returns them)."""
@@ -354,10 +397,8 @@ class VManageClient:
         }
         if license_type:
             payload['licenseType'] = license_type
-        response = self._call('POST', 'sync', files={'data': (None, json.dumps(payload), 'application/json')},
-                              allow_status=(400, 403, 500))
-        if response.status_code >= 300:
-            raise self._licensing_error(response, 'vManage could not sync licences from SSM On-Prem')
+        self._licensing_call('POST', 'sync', 'vManage could not sync licences from SSM On-Prem',
+                             files={'data': (None, json.dumps(payload), 'application/json')})
 
     def licenses(self, virtual_account_id, license_type='prepaid'):
         """Licences vManage holds for a virtual account, every subscription's rows flattened:
@@ -366,7 +407,26 @@ class VManageClient:
         if 'licenses' not in self.api.paths:
             return None
         response = self._call('GET', 'licenses', params={'virtual_account_id': virtual_account_id, 'licenseType': license_type})
-        return self.http.json(response, self.api.select['licenses']) or []
+        return self._read(response, 'licenses')
+
+    def _licensing_call(self, method, operation, what, **kwargs):
+        """authenticate, fetchAccounts or sync: vManage asks SSM On-Prem and relays SSM's failures in its error answer.
+
+        A relayed transient failure (SSM_BUSY: SSM's 429 or 5xx) is retried within the run's retries, with the
+        back-off and warning of HttpClient; any other failure raises at once with its cause.
+        """
+        budget = self.http.retries
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self._call(method, operation, allow_status=(400, 403, 500), **kwargs)
+            if response.status_code < 300:
+                return response
+            error = self._licensing_error(response, what)
+            if error.cause != 'SSM_BUSY' or attempt > budget:
+                raise error
+            self.http.pause_before_retry(method, response.url, 'vManage relayed a transient failure of SSM On-Prem: %s'
+                                         % (self.http.error_text(response) or 'HTTP %d' % response.status_code), attempt, budget)
 
     def _licensing_error(self, response, what):
         words = self.http.error_text(response) or response.content.decode('utf-8', 'replace').strip()[:300]
@@ -376,8 +436,8 @@ class VManageClient:
         """vManage's own system IP (GET /dataservice/device/vmanage), the device id of its tools and config."""
         if self._system_ip is None:
             response = self._call('GET', 'system_ip')
-            value = self.http.json(response, self.api.select['system_ip'])
-            if not value:
+            value = self._read(response, 'system_ip')
+            if not value or not isinstance(value, str):
                 raise self.http.response_error(response, 'BAD_RESPONSE', 'vManage answered GET %s without data.ipAddress'
                                                % self.api.paths['system_ip'])
             self._system_ip = value
@@ -387,7 +447,7 @@ class VManageClient:
         """A TCP connect test from vManage itself to host:port: ``{reachable, transmitted, received, raw}``."""
         body = {'host': host, 'vpn': str(vpn), 'probeType': 'tcp', 'destPort': str(port), 'count': '3'}
         response = self._call('POST', 'nping', path_args={'ip': self.system_ip()}, json=body, idempotent=True)
-        result = self.http.json(response, self.api.select['nping']) or {}
+        result = self._read(response, 'nping')
         try:
             received = int(result.get('received') or 0)
         except (TypeError, ValueError):
@@ -410,7 +470,7 @@ class VManageClient:
 
     def proxy_settings(self):
         """``{enabled, host, port}`` of vManage's HTTP proxy setting (what it uses to reach SSM On-Prem)."""
-        proxy = self.http.json(self._call('GET', 'proxy'), self.api.select['proxy']) or {}
+        proxy = self._read(self._call('GET', 'proxy'), 'proxy') or {}
         return {
             'enabled': proxy.get('enabled') in (True, 'true', 'True'),
             'host': proxy.get('host') or None,

@@ -18,10 +18,17 @@ description:
     mode, SSM URL, whether client id and secret are stored, whether the grant is valid, the last sync's age and result,
     whether vManage reaches SSM On-Prem, and the cause codes with their remedies (the codes of
     M(sdwan_ops.license_sync.vmanage_precheck)).
-  - Facts come from what vManage already reported; no request is made to any vManage. A last sync error that quotes
-    SSM On-Prem's OAuth answer proves that vManage reaches SSM On-Prem; one that names a refused connection or an unknown
-    host proves that it does not. When no sync attempt tells, reachability is reported as unknown (run
-    M(sdwan_ops.license_sync.vmanage_precheck) to probe it).
+  - Facts come from what vManage reported, including RV(sdwan_ops.license_sync.vmanage_license_info#module:ssm_check)
+    (registered with O(sdwan_ops.license_sync.vmanage_license_info#module:gather=[ssm_check])), in which vManage asked SSM
+    On-Prem for its accounts during the run. It shows DNS, path and TLS from vManage, SSM's backend, the grant and the stored
+    SSM user as they are now, not as they were at the last sync. A failure of it for a passing reason (SSM or vManage busy)
+    is a warning. Without it, a last sync error that quotes SSM On-Prem's OAuth answer proves that vManage reaches SSM
+    On-Prem, and one that names a refused connection or an unknown host proves that it does not.
+  - Once per distinct SSM On-Prem (the URL vManage stores, when the inventory names the same), a probe from the controller
+    (reachable, trusted TLS, backend up) and, with C(ssm_admin_username)/C(ssm_admin_password) (default
+    C(ssm_username)/C(ssm_password)), the API Toolkit's grant list of every account, to tell whether the client ID each
+    vManage stores exists (C(GRANT_NOT_FOUND) otherwise). SSM's backend down breaks the hosts that use it; that the
+    controller cannot reach or trust SSM is only a warning unless their vManage fails the same way.
   - The grant check is one token request per distinct grant (SSM URL and the client ID stored on vManage), not one per
     host, made as M(sdwan_ops.license_sync.ssm_grant) with O(sdwan_ops.license_sync.ssm_grant#module:state=verified) does.
     The client secret comes from the variables of a host that stores that client ID (C(ssm_client_secret), the
@@ -94,8 +101,10 @@ attributes:
   action:
     support: full
 notes:
-  - Makes no request to vManage. Per distinct grant with a known client secret, one C(POST /backend/oauth/token) to
-    SSM On-Prem (credentials in the body).
+  - Makes no request to vManage and no write anywhere. Per distinct SSM On-Prem, C(GET /backend/settings/oauth_adfs) (the
+    probe) and, with admin credentials, the Admin Workspace login, C(GET /backend/accounts) and
+    C(GET /backend/api_toolkit/grants) per account. Per distinct grant with a known client secret, one
+    C(POST /backend/oauth/token) (credentials in the body).
   - Runs on the controller only; run it once per play (C(run_once)), after the hosts registered their facts.
   - The reports hold no secret (no password, client secret or token).
   - The role C(sdwan_ops.license_sync.license_compliance) and the playbook C(sdwan_ops.license_sync.license_compliance) run

@@ -18,7 +18,9 @@ description:
     C(Grant not found. Ensure that the given grant details are correct.)
   - Returns the grant's client id and client secret (read from the API Toolkit as its page shows them), so that a
     later task can store them on vManage (M(sdwan_ops.license_sync.vmanage_license_auth)), also on reruns.
-  - Idempotent by name. When two runs create the same name at the same time, each lists the grants again after
+  - Idempotent by name. When parallel runs create the same name at the same time, SSM On-Prem accepts one creation
+    and refuses the others (HTTP 422, name already taken); a run refused this way uses the grant the other run created
+    (proven by a token request when its secret can be read). Where SSM On-Prem accepts both, each run lists the grants again after
     creating and deletes its own copy unless it is the oldest, so one grant of that name remains.
   - With O(verify=true), a grant this run created and whose token request then fails (for example SSM_BAD_USER_CREDENTIALS)
     is deleted again before the module fails with the cause, so a failed run leaves nothing on SSM On-Prem. A grant whose
@@ -35,6 +37,10 @@ options:
   name:
     description:
       - Name of the grant (the API Toolkit's Name field). Required unless O(state=verified).
+      - At most 100 characters, all printable (letters of any script, digits, punctuation, inner spaces); no control
+        characters such as a newline or a tab, and no leading or trailing white space. SSM On-Prem does not publish
+        its own limit; 100 characters is a conservative one. Any other name fails with INVALID_INPUT before a request
+        is sent.
     type: str
   state:
     description:

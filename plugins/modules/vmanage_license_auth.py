@@ -17,9 +17,14 @@ description:
     On-Prem user - the GUI's "Sync Licenses & Refresh Devices" credentials step.
   - Before it writes anything it proves the given client id, secret and user with a token request from the controller to
     SSM On-Prem; when that fails (for example GRANT_NOT_FOUND or SSM_BAD_USER_CREDENTIALS) vManage is left as it is.
-  - Never leaves vManage worse than it found it - when vManage cannot authenticate with the new settings, the module
-    restores the previous mode, SSM URL and client id and fails with the cause and RV(restored=true). vManage never returns
-    a stored client secret, so the previous secret cannot be put back; the message says so.
+  - When vManage already stores settings for the same SSM On-Prem, the module also checks, before writing, that vManage
+    can reach it (C(fetchAccounts), a read); when vManage cannot (for example SSM_UNREACHABLE_FROM_VMANAGE or DNS_MISSING),
+    new settings would not help and the module fails without writing.
+  - vManage never returns a stored client secret, so a write cannot be undone exactly and a client id is never put back
+    without its own secret. When vManage still cannot authenticate after the write, the module fails with the cause and
+    says which settings vManage is left with. With the same client id, it puts back the previous mode and SSM URL
+    (RV(restored=true)); with a new client id, vManage keeps the new settings, which SSM On-Prem accepted from the
+    controller (RV(restored=false)), because the previous client id would not authenticate without its secret.
   - Refuses releases below 20.9.1 (RELEASE_TOO_OLD), which have no on-prem mode.
 author:
   - sdwan_ops maintainers (@sdwan-ops)
@@ -72,8 +77,9 @@ notes:
   - "When the readable settings match, the module proves that vManage authenticates with what it stores by listing the
     smart accounts (C(fetchAccounts), a read for which vManage requests a token from SSM On-Prem with its stored client
     id, secret, user and password) instead of calling authenticate, which is a write (vManage stores the user)."
-  - "When vManage cannot reach SSM On-Prem at all (for example SSM_UNREACHABLE_FROM_VMANAGE), the module fails without
-    writing: new settings would not help."
+  - "When vManage cannot reach the SSM On-Prem it already points at (for example SSM_UNREACHABLE_FROM_VMANAGE), the module
+    fails without writing: new settings would not help. A different SSM URL is written without that check, since the old
+    one may be gone for good."
   - "REST paths used on vManage in its session: C(GET|PUT /dataservice/settings/configuration/smartLicensing),
     C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings),
     C(GET /dataservice/smartLicensing/fetchAccounts), C(POST /dataservice/smartLicensing/authenticate)."
@@ -109,7 +115,7 @@ RETURN = r"""
 settings:
   description:
     - Licensing settings of vManage after the run (the wanted ones in check mode), without the secret.
-    - After a failed authenticate, the settings vManage was restored to.
+    - After a failed authenticate, the settings vManage is left with (see RV(restored)).
   returned: success, and when vManage failed to authenticate after the write
   type: dict
   contains:
@@ -133,7 +139,10 @@ authenticated:
   type: bool
   sample: true
 restored:
-  description: Whether the previous mode, SSM URL and client id were restored after vManage failed to authenticate.
+  description:
+    - Whether the previous mode and SSM URL were put back after vManage failed to authenticate with the new settings.
+      That happens only when the client id did not change; a previous client id is never put back, since vManage does
+      not return its secret.
   returned: success, and when vManage failed to authenticate after the write
   type: bool
   sample: false

@@ -16,8 +16,9 @@ description:
     mode (Cisco Smart Software Manager On-Prem) - release, licensing mode, SSM On-Prem URL, client id,
     whether a client secret and SSM user credentials are stored, and the time and result of the last licence sync.
   - Never returns the client secret or a password; vManage does not return them either.
-  - With the default O(gather=[]) a call makes six HTTP requests (login, XSRF token, server info, licensing
-    settings, user settings, logout). O(gather) adds the smart and virtual accounts and the licences vManage holds.
+  - With the default O(gather=[]) a call makes five HTTP requests (login, server info with the XSRF token, licensing
+    settings, user settings, logout). O(gather) adds a live check of vManage's path to SSM On-Prem, the smart and
+    virtual accounts and the licences vManage holds.
 author:
   - sdwan_ops maintainers (@sdwan-ops)
 options:
@@ -26,9 +27,12 @@ options:
       - Extra facts to read. V(accounts) lists the smart and virtual accounts vManage reaches on SSM On-Prem
         (vManage asks SSM On-Prem with its stored configuration). V(licenses) adds the licences vManage holds
         for each virtual account (implies reading the accounts).
+      - V(ssm_check) makes vManage ask SSM On-Prem for its accounts now (one more read) and returns the outcome in
+        RV(ssm_check) instead of failing; it proves what the last sync cannot (DNS, path and TLS from vManage, SSM's
+        backend, the grant, the stored SSM user). It is not asked when the settings show it cannot work.
     type: list
     elements: str
-    choices: [accounts, licenses]
+    choices: [accounts, licenses, ssm_check]
     default: []
 extends_documentation_fragment:
   - sdwan_ops.license_sync.vmanage
@@ -48,6 +52,8 @@ notes:
     C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings)
     (20.15 and later), with O(gather) C(GET /dataservice/smartLicensing/fetchAccounts) and
     C(GET /dataservice/v1/smart-licensing/license)."
+  - "The session only reads, so the XSRF token is the C(CSRFToken) of C(GET /dataservice/client/server), which the module
+    reads anyway; C(GET /dataservice/client/token) only when that field is missing."
 seealso:
   - module: sdwan_ops.license_sync.vmanage_precheck
   - module: sdwan_ops.license_sync.vmanage_license_sync
@@ -147,6 +153,21 @@ accounts:
   type: list
   elements: dict
   sample: [{"account_id": "1", "name": "lab-onprem", "virtual_accounts": [{"virtual_account_id": "1", "name": "Default", "default": true}]}]
+ssm_check:
+  description: vManage asking SSM On-Prem for its accounts with its stored grant and SSM user, during this call.
+  returned: when O(gather) contains V(ssm_check)
+  type: dict
+  contains:
+    ok:
+      description: V(true) it worked, V(false) it failed (see RV(ssm_check.cause)), null when not asked.
+      type: bool
+    cause:
+      description: The cause code of the failure (for example V(DNS_MISSING), V(GRANT_NOT_FOUND)), or null.
+      type: str
+    detail:
+      description: What vManage answered, or why it was not asked (never a secret).
+      type: str
+  sample: {"ok": false, "cause": "DNS_MISSING", "detail": "vManage could not fetch the accounts from SSM On-Prem: ..."}
 licenses:
   description:
     - Licences vManage holds, for every virtual account listed in RV(accounts).

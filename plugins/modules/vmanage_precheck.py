@@ -38,6 +38,10 @@ options:
       - V(stored_auth) uses the SSM On-Prem user vManage stores. A vManage that stores a client id and secret but no
         SSM On-Prem user has never authenticated with them; only vManage's authenticate call (a write) could prove them, so
         the check fails with CREDENTIALS_MISSING instead, which M(sdwan_ops.license_sync.vmanage_license_auth) fixes.
+      - When vManage stores another SSM On-Prem URL than O(ssm_url) (the V(ssm_url) check finds SSM_URL_MISMATCH), V(stored_auth)
+        failing because vManage cannot reach the stored URL (SSM_UNREACHABLE_FROM_VMANAGE, DNS_MISSING, SSM_TLS_UNTRUSTED,
+        SSM_BACKEND_DOWN) is a warning, not blocking. The fix replaces that URL, and the checks V(dns), V(reach_from_vmanage),
+        V(ssm_reach) and V(ssm_backend) probe O(ssm_url).
       - V(grant) needs O(ssm_client_id), O(ssm_client_secret), O(ssm_username) and O(ssm_password); without them it is skipped.
     type: list
     elements: str

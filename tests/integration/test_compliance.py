@@ -15,10 +15,8 @@ import pytest
 import xmlschema
 import yaml
 
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import HttpClient
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.ssm import SsmClient
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import VManageClient
 
 FLEET_SIZE = 50
 FLEET_SEED = 7
@@ -62,28 +60,6 @@ def grant_secrets(lab):
         http.close()
 
 
-def run_scheduled_syncs(lab):
-    """Let each vManage whose fault arose after its last good sync run its next sync, as vManage's schedule would.
-
-    A read-only run sees only what vManage last reported: a fault that came after the last successful sync
-    (DNS removed, SSM path closed, SSM password changed) shows at the next sync. The lab starts such hosts
-    with a fresh successful sync and the fault on; this makes their next sync happen before the run.
-    """
-    state = lab.state()["vmanage"]
-    for vmanage in lab.info["vmanage"]:
-        syncs = state[vmanage["name"]]["syncs"]
-        if vmanage["expected_cause"] and state[vmanage["name"]]["faults"] and syncs and syncs[-1]["ok"]:
-            http = HttpClient(vmanage["url"], product="vmanage", ca_path=lab.info["ca_cert"], retries=0)
-            try:
-                with VManageClient(http, vmanage["username"], vmanage["password"]) as client:
-                    http.request("POST", client.api.paths["sync"], allow_status=(400,),
-                                 files={"data": (None, json.dumps({"mode": "onprem", "smartAccounts": []}), "application/json")})
-            except LicenseSyncError:
-                pass  # a vManage that refuses sessions (session cap) runs no sync either
-            finally:
-                http.close()
-
-
 @pytest.fixture(scope="module")
 def fleet(module_lab, tmp_path_factory, run_playbook):
     """The lab, its truth, and both runs (normal and --check) with their reports and request counters.
@@ -92,7 +68,6 @@ def fleet(module_lab, tmp_path_factory, run_playbook):
     vManage uses, plus two hosts the controller cannot use (a closed port, a wrong password).
     """
     lab = module_lab(scenario="fleet-mixed", vmanage=FLEET_SIZE, seed=FLEET_SEED)
-    run_scheduled_syncs(lab)
     work = tmp_path_factory.mktemp("compliance")
     inventory = yaml.safe_load(lab.inventory.read_text())
     hosts = inventory["all"]["children"]["vmanage"]["hosts"]
@@ -108,6 +83,8 @@ def fleet(module_lab, tmp_path_factory, run_playbook):
     inventory_path.write_text(yaml.safe_dump(inventory))
 
     before = lab.state()
+    access_log = Path(lab.info["ssm"]["logs"]["access"])
+    log_start = access_log.stat().st_size
     runs = {}
     for mode, check in (("run", False), ("check", True)):
         report_dir = work / mode
@@ -117,7 +94,10 @@ def fleet(module_lab, tmp_path_factory, run_playbook):
         runs[mode].reports = report_dir
         runs[mode].document = json.loads((report_dir / "latest.json").read_text()) if runs[mode].rc == 0 else None
     after = lab.state()
-    return dict(lab=lab, before=before, after=after, runs=runs, inventory=inventory_path)
+    with access_log.open("rb") as log:
+        log.seek(log_start)
+        ssm_log = log.read().decode("utf-8", "replace").splitlines()
+    return dict(lab=lab, before=before, after=after, runs=runs, inventory=inventory_path, ssm_log=ssm_log)
 
 
 def records(fleet, mode="run"):
@@ -174,16 +154,38 @@ def test_each_vmanage_answers_at_most_six_requests_per_run(fleet):
     assert max(per_host.values()) > 0
 
 
+def collection_requests(fleet, path):
+    """SSM's access-log lines of requests the collection itself sent (vManage's own calls to SSM carry its user agent)."""
+    return [line for line in fleet["ssm_log"] if path in line and '"sdwan_ops.license_sync"' in line]
+
+
 def test_each_distinct_grant_is_checked_once_not_once_per_host(fleet):
     document = fleet["runs"]["run"].document
-
-    def tokens(state):
-        return sum(n for key, n in state["ssm"]["requests"].items() if "oauth/token" in key)
-
-    token_requests = tokens(fleet["after"]) - tokens(fleet["before"])
+    token_requests = len(collection_requests(fleet, "/backend/oauth/token"))
     checked = [grant for grant in document["grants"] if grant["verified"] is not None]
     assert 0 < token_requests <= len(fleet["runs"]) * len(checked)
     assert len(checked) < sum(grant["hosts"] for grant in checked)
+
+
+def test_ssm_is_probed_and_its_grants_listed_once_per_run_not_once_per_host(fleet):
+    servers = fleet["runs"]["run"].document["ssm_servers"]
+    assert len(servers) == 2  # the lab's SSM by IP address, and by host name for the dns-missing hosts
+    assert all(server["ok"] for server in servers) and sum(server["hosts"] for server in servers) > len(servers)
+    runs = len(fleet["runs"])
+    accounts = len(fleet["after"]["ssm"]["accounts"])
+    assert len(collection_requests(fleet, "GET /backend/api_toolkit/grants")) == runs * len(servers) * accounts
+    assert len(collection_requests(fleet, "POST /backend/auth/identity/callback")) == runs * len(servers)
+
+
+def test_vmanage_that_lost_its_path_to_ssm_after_a_good_sync_is_broken_with_the_cause(fleet):
+    """The defect the live check closes: a good last sync, then the stored SSM password stops working."""
+    found = records(fleet)
+    wrong_password = [vm["name"] for vm in fleet["lab"].info["vmanage"] if vm["scenario"] == "wrong-ssm-password"]
+    assert wrong_password
+    for name in wrong_password:
+        assert found[name]["last_sync"]["ok"] is True
+        assert (found[name]["state"], found[name]["cause"]) == ("broken", "SSM_BAD_USER_CREDENTIALS")
+        assert {c["name"]: c["status"] for c in found[name]["checks"]}["ssm_user"] == "fail"
 
 
 def test_check_mode_gives_the_same_result(fleet):

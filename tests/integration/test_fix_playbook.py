@@ -215,9 +215,39 @@ def test_fleet_fix_stops_after_a_batch_broken_by_a_systemic_cause(lab, run_playb
                        extra_vars={"fix_license_sync_batch_size": 2, "fix_license_sync_max_fail_percentage": 50})
 
     assert run.rc != 0
-    # The first batch fails on SSM_BACKEND_DOWN; the play stops before the second batch runs.
+    # The first batch stops on SSM_BACKEND_DOWN; the run ends before the second batch, and says so.
     assert sorted(run.stats) == ["vmanage-001", "vmanage-002"] == run.failed_hosts(), run.stdout[-3000:]
+    assert "2 of 2 vManage stopped" in run.stdout and "2 vManage not processed: vmanage-003, vmanage-004" in run.stdout
     assert fleet.total_writes() == 0
+
+
+def test_fleet_fix_with_max_fail_percentage_100_processes_every_batch(lab, run_playbook):
+    fleet = lab("ssm-backend-down", vmanage=4)
+
+    run = run_playbook(PLAYBOOK, fleet.inventory, env=SHOW_STATS,
+                       extra_vars={"fix_license_sync_batch_size": 2, "fix_license_sync_max_fail_percentage": 100})
+
+    # Every batch stopped completely, yet the run goes on; it still fails, and names every host and its cause.
+    hosts = ["vmanage-001", "vmanage-002", "vmanage-003", "vmanage-004"]
+    assert run.rc != 0 and sorted(custom_stats(run)) == hosts, run.stdout[-3000:]
+    assert run.failed_hosts() == hosts and run.changed() == 0
+    assert all(f"{host}: SSM_BACKEND_DOWN" in run.stdout for host in hosts) and "4 of 4 vManage stopped:" in run.stdout
+    assert "not processed" not in run.stdout
+    assert fleet.total_writes() == 0
+
+
+def test_fleet_fix_goes_on_after_a_batch_within_max_fail_percentage(lab, run_playbook):
+    fleet = lab("seed", vmanage=4)
+    fleet.fault("vmanage-002", "ssm-unreachable-from-vmanage")
+
+    run = run_playbook(PLAYBOOK, fleet.inventory,
+                       extra_vars={"fix_license_sync_batch_size": 2, "fix_license_sync_max_fail_percentage": 50})
+
+    assert run.rc != 0 and run.failed_hosts() == ["vmanage-002"], run.stdout[-3000:]
+    assert "vmanage-002: SSM_UNREACHABLE_FROM_VMANAGE" in run.stdout and "not processed" not in run.stdout
+    after = fleet.state()
+    assert [host for host, state in sorted(after["vmanage"].items()) if (state["syncs"] or [{}])[-1].get("ok")] == [
+        "vmanage-001", "vmanage-003", "vmanage-004"]
 
 
 def create_grant_as_the_ssm_team(lab, name):
@@ -274,3 +304,36 @@ def test_shared_grant_serves_several_vmanage(lab, run_playbook):
     assert [name for name, _client_id in new] == ["license-sync-shared"]
     assert {vmanage["settings"]["ssmClientId"] for vmanage in after["vmanage"].values()} == {new[0][1]}
     assert all(vmanage["syncs"][-1]["ok"] for vmanage in after["vmanage"].values())
+
+
+COMPLIANCE_PLAYBOOK = PLAYBOOK.parent / "license_compliance.yml"
+
+
+def test_fleet_fix_of_the_compliance_runs_broken_hosts_in_batches(lab, run_playbook, tmp_path):
+    """Issue 6's flow: the compliance run lists the broken hosts the fix can repair; the fix works on them in batches,
+    stops early while SSM On-Prem is down, then fixes every one of them and touches no other host."""
+    fleet = lab("fleet-mixed", vmanage=12, seed=8)
+    reports = tmp_path / "reports"
+    assert run_playbook(COMPLIANCE_PLAYBOOK, fleet.inventory, extra_vars={"license_compliance_report_dir": str(reports)}).rc == 0
+    broken = (reports / "latest-broken.txt").read_text().split()
+    assert len(broken) >= 4, broken
+    limit = ("--limit", f"@{reports / 'latest-broken.txt'}")
+    batches = {"fix_license_sync_batch_size": 2, "fix_license_sync_max_fail_percentage": 50}
+    before = fleet.writes()
+
+    fleet.fault("ssm", "ssm-backend-down")
+    stopped = run_playbook(PLAYBOOK, fleet.inventory, extra_vars=batches, args=limit)
+
+    assert stopped.rc != 0 and stopped.failed_hosts() == broken[:2], stopped.stdout[-3000:]
+    assert f"{len(broken) - 2} vManage not processed: {', '.join(broken[2:])}" in stopped.stdout
+    assert all(f"{host}: SSM_BACKEND_DOWN" in stopped.stdout for host in broken[:2])
+    assert fleet.writes() == before
+
+    fleet.fault("ssm", "ssm-backend-down", clear=True)
+    fixed = run_playbook(PLAYBOOK, fleet.inventory, extra_vars=batches, args=limit)
+
+    assert fixed.rc == 0 and sorted(fixed.stats) == broken and fixed.failed_hosts() == [], fixed.stdout[-3000:]
+    after = fleet.state()
+    assert all(after["vmanage"][host]["syncs"][-1]["ok"] for host in broken)
+    others = sorted(set(after["vmanage"]) - set(broken))
+    assert [fleet.writes(after)[host] for host in others] == [before[host] for host in others]

@@ -36,7 +36,7 @@ def docs():
 def test_ansible_doc_renders(module):
     text = ansible_doc("sdwan_ops.license_sync.%s" % module)
 
-    assert text.startswith("> MODULE sdwan_ops.license_sync.%s" % module) or ("sdwan_ops.license_sync.%s" % module) in text.splitlines()[0]
+    assert ("sdwan_ops.license_sync.%s" % module) in text.splitlines()[0].lower()  # "> MODULE fqcn" (2.17+), "> FQCN" (2.16)
     assert "EXAMPLES:" in text and "RETURN VALUES:" in text
 
 

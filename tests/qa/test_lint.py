@@ -41,8 +41,11 @@ def test_no_inline_lint_skips_without_a_reason_in_the_readme(repo_root):
 
 
 @pytest.mark.slow
-def test_ansible_lint_production_profile_passes(repo_root, collection_env):
-    env = dict(collection_env, PATH=f"{VENV_BIN}{os.pathsep}{collection_env['PATH']}", NO_COLOR="1")
+def test_ansible_lint_production_profile_passes(repo_root, collection_env, tmp_path):
+    """Offline, ansible-lint keeps its cache in $ANSIBLE_HOME (default ~/.ansible) and deletes its mock modules
+    there when it ends: a private ANSIBLE_HOME keeps it apart from galaxy-importer's ansible-lint in another worker."""
+    env = dict(collection_env, PATH=f"{VENV_BIN}{os.pathsep}{collection_env['PATH']}", NO_COLOR="1",
+               ANSIBLE_HOME=str(tmp_path / "ansible-home"))
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-lint"), "--offline", "--nocolor", "--format", "pep8"],
         cwd=repo_root, env=env, check=False, capture_output=True, text=True, timeout=600,

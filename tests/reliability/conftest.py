@@ -39,9 +39,9 @@ def rel():
 
 
 @pytest.fixture
-def ansible(tmp_path, collection_env):
+def ansible(tmp_path, collection_env, ansible_playbook_command):
     """Playbook runs with recorded results (rel.runs.Ansible) for one test."""
-    return SUPPORT_NAMESPACE.runs.Ansible(tmp_path / "runs", collection_env)
+    return SUPPORT_NAMESPACE.runs.Ansible(tmp_path / "runs", collection_env, ansible_playbook_command)
 
 
 @pytest.fixture

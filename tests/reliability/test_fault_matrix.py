@@ -71,7 +71,7 @@ FAULT_MATRIX = [
               field_host=("fixable GRANT_NOT_FOUND", "broken GRANT_NOT_FOUND", "fixed"),
               healthy_host=("healthy", "compliant", "unchanged")),
     FaultCase("ssm-xsrf-mismatch", "XSRF mismatch on SSM (every admin write refused)", "xsrf-mismatch", "ssm",
-              field_host=("fixable GRANT_NOT_FOUND", "broken GRANT_NOT_FOUND", "stopped SSM_ADMIN_AUTH_FAILED"),
+              field_host=("fixable GRANT_NOT_FOUND", "broken GRANT_NOT_FOUND", "stopped SSM_XSRF_REJECTED"),
               healthy_host=("healthy", "compliant", "unchanged")),
     FaultCase("ssm-wrong-password", "wrong SSM password (the SSM user's password changed)", "wrong-ssm-password", "ssm",
               field_host=("fixable GRANT_NOT_FOUND", "broken", "stopped SSM_BAD_USER_CREDENTIALS"),
@@ -299,12 +299,14 @@ def not_worse_failures(case, cells, facts):
 
 
 @pytest.fixture(scope="module")
-def matrix_results(module_lab, rel, tmp_path_factory, collection_env):
-    """Runs every group once (two labs at a time) and keeps each group's result or error."""
+def matrix_results(request, module_lab, rel, tmp_path_factory, collection_env, ansible_playbook_command):
+    """Runs every group with a selected case once (two labs at a time) and keeps each group's result or error."""
     rel.results.forget("fault_matrix", keep=[case.id for case in FAULT_MATRIX])
+    selected = {item.callspec.params["case"].group for item in request.session.items
+                if item.originalname == "test_fault_matrix" and hasattr(item, "callspec")}
     workdir = tmp_path_factory.mktemp("matrix")
-    runners = {name: GroupRun(name, cases, module_lab, lambda d: rel.runs.Ansible(d, collection_env), rel, workdir)
-               for name, cases in groups().items()}
+    runners = {name: GroupRun(name, cases, module_lab, lambda d: rel.runs.Ansible(d, collection_env, ansible_playbook_command), rel, workdir)
+               for name, cases in groups().items() if name in selected}
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL_LABS) as pool:
         futures = {pool.submit(runner.execute): name for name, runner in runners.items()}

@@ -62,6 +62,12 @@ def resolve(host, vantage):
     return host if is_loopback(host) else None
 
 
+def connect_timed_out(host, port, address=None):
+    """What vManage's HTTP client says when its connection to host:port is filtered."""
+    return (f"org.apache.http.conn.ConnectTimeoutException: Connect to {host}:{port} "
+            f"[/{address or host}] failed: connect timed out")
+
+
 class Network:
     def __init__(self, client_ssl_context):
         self._ssl = client_ssl_context
@@ -133,9 +139,7 @@ class Network:
         address = resolve(host, vantage)
         if address is None or port in vantage.filtered_ports:
             await asyncio.sleep(FILTERED_CONNECT_DELAY_S)
-            raise OutboundError(
-                f"org.apache.http.conn.ConnectTimeoutException: Connect to {host}:{port} "
-                f"[/{address or host}] failed: connect timed out")
+            raise OutboundError(connect_timed_out(host, port, address))
         return address
 
     async def tcp_probe(self, address, port, vantage):

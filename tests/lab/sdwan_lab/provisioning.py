@@ -4,6 +4,9 @@ import json
 import secrets
 from datetime import datetime, timedelta, timezone
 
+from urllib.parse import urlsplit
+
+from .network import OutboundError, Vantage, connect_timed_out, resolve
 from .ssm import CLIENT_CREDENTIALS, GRANT_NOT_FOUND, RESOURCE_OWNER, random_credential
 from .vmanage import AUTH_FAILED, SsmCredentials, SyncRecord
 
@@ -48,6 +51,10 @@ def configure(lab):
         if state == "dns-missing":
             # The host name only resolves while vManage has DNS; the collection is given the same URL.
             settings["ssmServerUrl"] = host_overrides["ssm_url"] = lab.ssm_url.replace("127.0.0.1", "localhost")
+            _last_sync_failed(vmanage, now, unresolvable(settings["ssmServerUrl"]))
+        elif state == "ssm-unreachable-from-vmanage":
+            target = urlsplit(settings["ssmServerUrl"])
+            _last_sync_failed(vmanage, now, connect_timed_out(target.hostname, target.port, target.hostname))
         elif state == "url-mismatch":
             # Another SSM address that nothing answers on (the lab listens on 127.0.0.1 only).
             settings["ssmServerUrl"] = lab.ssm_url.replace("127.0.0.1", "127.0.0.2")
@@ -69,3 +76,19 @@ def configure(lab):
         elif state == "url-missing":
             settings.update({"mode": "on-prem"})
     return {name: values for name, values in overrides.items() if values}, faults
+
+
+def unresolvable(url):
+    """What vManage says of a host name it cannot resolve (the lab's own text, network.resolve)."""
+    try:
+        resolve(urlsplit(url).hostname, Vantage(dns_configured=False, filtered_ports=frozenset()))
+    except OutboundError as error:
+        return str(error)
+    raise ValueError(f"{url} names no host name")
+
+
+def _last_sync_failed(vmanage, now, reason):
+    """A vManage whose fault began after its last good sync: the scheduled sync since then failed, as vManage reports it."""
+    vmanage.syncs[-1].time = now - timedelta(days=1)
+    vmanage.syncs.append(SyncRecord(now - timedelta(minutes=10), False,
+                                    f"{AUTH_FAILED}: Failed to authenticate user - '{vmanage.credentials.username}'. {reason}"))

@@ -135,6 +135,24 @@ def check_state(fleet, index):
     return name
 
 
+def test_hosts_that_cannot_reach_ssm_start_with_the_failed_sync_vmanage_would_show(fleet):
+    """A vManage without DNS or without a path to SSM cannot have synced since: its last sync failed, quoting why."""
+    state = fleet.state()["vmanage"]
+    why = {"dns-missing": "java.net.UnknownHostException: localhost: Name or service not known",
+           "ssm-unreachable-from-vmanage": "failed: connect timed out"}
+    checked = set()
+    for entry in fleet.info["vmanage"]:
+        syncs = state[entry["name"]]["syncs"]
+        if entry["scenario"] in why:
+            assert [sync["ok"] for sync in syncs] == [True, False]
+            assert syncs[-1]["error"].startswith("Failed to authenticate Smart Account credentials.: Failed to authenticate user")
+            assert why[entry["scenario"]] in syncs[-1]["error"]
+            checked.add(entry["scenario"])
+        elif entry["scenario"] == "healthy":
+            assert syncs[-1]["ok"] is True
+    assert checked == set(why)
+
+
 def test_each_state_behaves_as_its_expected_cause_says(fleet):
     checked = [check_state(fleet, index) for index in first_of_each_state(fleet).values()]
     assert set(checked) == set(EXPECTED_CAUSES)

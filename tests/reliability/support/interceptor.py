@@ -345,7 +345,7 @@ class Interceptor:
 SECRET_FIELDS = {
     "password": "password", "j_password": "password", "client_secret": "client secret", "ssmClientSecret": "client secret",
     "access_token": "access token", "refresh_token": "access token", "accessToken": "access token", "id_token": "access token",
-    "token": "XSRF token",
+    "token": "XSRF token", "CSRFToken": "XSRF token",
 }
 SECRET_HEADERS = {"x-xsrf-token": "XSRF token", "x-csrf-token": "XSRF token", "authorization": "access token"}
 

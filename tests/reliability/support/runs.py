@@ -6,14 +6,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
 REPO = HERE.parent.parent
-VENV_BIN = Path(sys.executable).parent
 CALLBACK_DIR = HERE / "callback_plugins"
 PLAYBOOKS = REPO / "playbooks"
 OWN_PLAYBOOKS = HERE / "playbooks"
@@ -120,41 +118,23 @@ def recorder_environment(base_env, record_file, extra=None):
     return env
 
 
-def playbook_command(playbook, inventory, extra_vars=None, check=False, diff=False, verbosity=0, limit=None, forks=None):
-    """``inventory``: one source or a list of sources (merged by Ansible, later ones win)."""
-    sources = inventory if isinstance(inventory, (list, tuple)) else [inventory]
-    command = [str(VENV_BIN / "ansible-playbook")]
-    for source in sources:
-        command += ["-i", str(source)]
-    command.append(str(playbook))
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    if check:
-        command.append("--check")
-    if diff:
-        command.append("--diff")
-    if verbosity:
-        command.append("-" + "v" * verbosity)
-    if limit:
-        command += ["--limit", limit]
-    if forks:
-        command += ["--forks", str(forks)]
-    return command
-
-
 class Ansible:
     """Runs playbooks with the result recorder; every run's records land in ``directory``."""
 
-    def __init__(self, directory, base_env):
+    def __init__(self, directory, base_env, playbook_command):
+        """``playbook_command``: the harness's command-line builder (tests/conftest.py)."""
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.base_env = base_env
+        self.playbook_command = playbook_command
         self._count = 0
 
-    def start(self, playbook, inventory, env=None, **options):
+    def start(self, playbook, inventory, env=None, limit=None, forks=None, **options):
         self._count += 1
         record_file = self.directory / f"{self._count:03d}-{Path(str(playbook)).stem}.jsonl"
-        return PlaybookProcess(playbook_command(playbook, inventory, **options), recorder_environment(self.base_env, record_file, env), record_file)
+        args = (["--limit", limit] if limit else []) + (["--forks", str(forks)] if forks else [])
+        command = self.playbook_command(playbook, inventory, args=args, **options)
+        return PlaybookProcess(command, recorder_environment(self.base_env, record_file, env), record_file)
 
     def run(self, playbook, inventory, env=None, timeout=RUN_TIMEOUT_S, **options):
         return self.start(playbook, inventory, env=env, **options).wait(timeout)

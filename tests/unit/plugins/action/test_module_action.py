@@ -3,7 +3,6 @@ import json
 from unittest import mock
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sdwan_ops.license_sync.plugins.action import vmanage_license_info as info_action
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import argspec, runner
@@ -11,7 +10,7 @@ from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors impo
 from ansible_collections.sdwan_ops.license_sync.plugins.modules import vmanage_license_info as info_module
 from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils.module_action import ModuleAction
 
-from ..modules.conftest import FakeClients, FakeVManage
+from ..modules.conftest import FakeClients, FakeVManage, module_args
 
 MODULE = "sdwan_ops.license_sync.vmanage_license_info"
 PASSWORD = "lab-fake-vmanage-password"
@@ -61,7 +60,7 @@ def run_action(args, runner_function=None, **options):
 
 def run_module(args, capsys):
     """The same arguments through the module file's main() and AnsibleModule; its JSON result."""
-    with patch_module_args(dict(args, _ansible_module_name=MODULE)), pytest.raises(SystemExit):
+    with module_args(dict(args, _ansible_module_name=MODULE)), pytest.raises(SystemExit):
         info_module.main()
     return json.loads(capsys.readouterr().out)
 

@@ -42,23 +42,93 @@ def ssm_vars(**overrides):
     return values
 
 
-def assess(info_result, ssm=None, verdict=None, max_age=DAY):
-    return assess_host("vm1", info_result, ssm if ssm is not None else ssm_vars(), verdict, max_age, "20.9.1")
+def assess(info_result, ssm=None, verdict=None, max_age=DAY, server=None):
+    return assess_host("vm1", info_result, ssm if ssm is not None else ssm_vars(), verdict, max_age, "20.9.1", server)
+
+
+def live(cause=None, detail="vManage could not fetch the accounts from SSM On-Prem: ..."):
+    """The ssm_check of vmanage_license_info: vManage asked SSM On-Prem now (cause None: it worked)."""
+    if cause is None:
+        return dict(ok=True, cause=None, detail="SSM On-Prem gave vManage a token and 1 smart account(s)")
+    return dict(ok=False, cause=cause, detail=detail)
+
+
+def server(probe_cause=None, client_ids=None):
+    """A checked entry of plan_ssm_checks: the controller's probe and the grant list."""
+    probe = dict(ok=True, cause=None, detail="up") if probe_cause is None else dict(
+        ok=False if probe_cause in ("SSM_BACKEND_DOWN", "SSM_UNREACHABLE", "SSM_TLS_UNTRUSTED") else None,
+        cause=probe_cause, detail="probe failed")
+    return dict(ssm_url="https://ssm.example.test:8443", hosts=["vm1"], probe=probe, client_ids=client_ids, grants_detail="listed")
 
 
 def codes(record):
     return [cause["code"] for cause in record["causes"]]
 
 
-def test_healthy_vmanage_is_compliant_with_every_check_passing_or_unknown():
-    record = assess(info(), verdict=dict(verified=True, cause=None, detail="token issued"))
+def test_healthy_vmanage_is_compliant_with_every_check_passing():
+    record = assess(info(ssm_check=live()), verdict=dict(verified=True, cause=None, detail="token issued"),
+                    server=server(client_ids={"client-a": "vmanage-grant"}))
     assert record["state"] == "compliant"
     assert record["causes"] == [] and record["cause"] is None
     assert record["grant_valid"] is True
     assert record["ssm_reachable_from_vmanage"] is True
     assert {c["name"]: c["status"] for c in record["checks"]} == {
-        "login": "pass", "release": "pass", "mode": "pass", "ssm_url": "pass", "credentials": "pass",
-        "grant": "pass", "ssm_reach": "pass", "last_sync": "pass"}
+        "login": "pass", "release": "pass", "mode": "pass", "ssm_url": "pass", "credentials": "pass", "ssm_service": "pass",
+        "grant": "pass", "ssm_user": "pass", "ssm_reach": "pass", "last_sync": "pass"}
+
+
+@pytest.mark.parametrize("cause, check", [
+    ("GRANT_NOT_FOUND", "grant"), ("SSM_BAD_USER_CREDENTIALS", "ssm_user"), ("SSM_BACKEND_DOWN", "ssm_service"),
+    ("DNS_MISSING", "ssm_reach"), ("SSM_UNREACHABLE_FROM_VMANAGE", "ssm_reach"), ("SSM_TLS_UNTRUSTED", "ssm_reach"),
+])
+def test_what_broke_after_the_last_good_sync_breaks_the_host_when_vmanage_asks_ssm_now(cause, check):
+    record = assess(info(ssm_check=live(cause)), server=server())
+    assert record["state"] == "broken"
+    assert record["cause"] == cause
+    assert [c["status"] for c in record["checks"] if c["name"] == check] == ["fail"]
+    assert [c["status"] for c in record["checks"] if c["name"] == "last_sync"] == ["pass"]
+
+
+@pytest.mark.parametrize("cause", ["SSM_BUSY", "SYNC_FAILED", "HTTP_ERROR", "VMANAGE_NOT_READY", "TIMEOUT"])
+def test_a_passing_failure_of_the_live_check_keeps_a_healthy_host_compliant_with_a_warning(cause):
+    record = assess(info(ssm_check=live(cause, "SSM On-Prem answered vManage HTTP 429")), server=server())
+    assert record["state"] == "compliant"
+    assert [c["status"] for c in record["checks"] if c["name"] == "ssm_user"] == ["warn"]
+
+
+def test_backend_down_seen_by_the_controller_breaks_a_host_vmanage_could_not_prove_healthy():
+    record = assess(info(ssm_check=live("SSM_BUSY")), server=server("SSM_BACKEND_DOWN"))
+    assert (record["state"], record["cause"]) == ("broken", "SSM_BACKEND_DOWN")
+
+
+@pytest.mark.parametrize("probe_cause, vmanage_cause", [("SSM_UNREACHABLE", "SSM_UNREACHABLE_FROM_VMANAGE"),
+                                                        ("SSM_TLS_UNTRUSTED", "SSM_TLS_UNTRUSTED")])
+def test_ssm_down_or_untrusted_for_controller_and_vmanage_alike_names_ssm_first(probe_cause, vmanage_cause):
+    record = assess(info(ssm_check=live(vmanage_cause)), server=server(probe_cause))
+    assert (record["state"], record["cause"]) == ("broken", probe_cause)
+    assert vmanage_cause in codes(record)
+
+
+@pytest.mark.parametrize("probe_cause", ["SSM_UNREACHABLE", "SSM_TLS_UNTRUSTED", "SSM_BACKEND_DOWN"])
+def test_what_only_the_controller_sees_does_not_break_a_host_whose_vmanage_reaches_ssm_now(probe_cause):
+    record = assess(info(ssm_check=live()), server=server(probe_cause))
+    assert record["state"] == "compliant"
+    assert [c["status"] for c in record["checks"] if c["name"] == "ssm_service"] == ["warn"]
+
+
+def test_client_id_missing_from_the_ssm_grant_list_is_grant_not_found_and_listed_is_a_pass():
+    record = assess(info(), server=server(client_ids={"client-b": "other"}))
+    assert (record["state"], record["cause"], record["grant_valid"]) == ("broken", "GRANT_NOT_FOUND", False)
+    assert "API Toolkit has no grant with client ID client-a" in record["causes"][0]["detail"]
+    record = assess(info(), server=server(client_ids={"client-a": "vmanage-grant"}))
+    assert record["state"] == "compliant"
+    assert [c["status"] for c in record["checks"] if c["name"] == "grant"] == ["pass"]
+
+
+def test_failed_last_sync_whose_cause_is_gone_now_asks_for_a_new_sync():
+    record = assess(info(last_sync=dict(time=None, age_s=None, ok=False, error=SEED_ERROR), ssm_check=live()))
+    assert codes(record) == ["SYNC_FAILED"]
+    assert record["fixable"] is True and record["grant_valid"] is True
 
 
 def test_seed_error_is_grant_not_found_with_the_api_toolkit_remedy_and_proves_reachability():
@@ -101,7 +171,7 @@ def test_old_release_stops_the_assessment_with_a_cause_the_operator_must_fix():
     record = assess(info(release="20.6.3", mode=None, ssm_url=None, client_id=None, credentials_stored=False))
     assert codes(record) == ["RELEASE_TOO_OLD"]
     assert record["fixable"] is False
-    assert [c["status"] for c in record["checks"][2:]] == ["skip"] * 6
+    assert [c["status"] for c in record["checks"][2:]] == ["skip"] * 8
 
 
 def test_url_differing_from_the_inventory_is_a_mismatch_but_spelling_is_not():
@@ -170,6 +240,28 @@ def test_run_makes_one_token_request_per_distinct_grant_and_returns_no_secret(se
     assert SECRET not in json.dumps(document)
 
 
+def test_run_probes_each_ssm_and_lists_its_grants_once_not_once_per_host(server, ca_file):
+    server.route("GET", "/backend/settings/oauth_adfs", Reply(200, {}, headers=[("Set-Cookie", "XSRF-TOKEN=fake-xsrf; Path=/")]))
+    server.route("POST", "/backend/auth/identity/callback", Reply(200, {"uid": "admin"}))
+    server.route("GET", "/backend/accounts", Reply(200, {"accounts": [{"id": 1, "name": "lab", "default": True}]}))
+    server.route("GET", "/backend/api_toolkit/grants", Reply(200, {"grants": [
+        {"id": 7, "name": "vmanage-grant", "type": "resource_owner", "client_id": "shared", "account_id": 1}]}))
+    ssm = ssm_vars(ssm_url=server.url, ssm_ca_path=ca_file)
+    hosts = dict(("vm%d" % n, dict(info=info(client_id="shared", ssm_url=server.url, ssm_check=live()), ssm=dict(ssm)))
+                 for n in range(1, 6))
+    hosts["vm6"] = dict(info=info(client_id="deleted", ssm_url=server.url), ssm=dict(ssm))
+    hosts["vm7"] = dict(info=info(client_id="shared", ssm_url="https://127.0.0.2:8443"), ssm=dict(ssm))
+    document = run_compliance(_params(), RunContext(), hosts)
+    assert (server.count("GET", "/backend/settings/oauth_adfs"), server.count("POST", "/backend/auth/identity/callback"),
+            server.count("GET", "/backend/api_toolkit/grants")) == (2, 1, 1)
+    states = dict((r["host"], (r["state"], r["cause"])) for r in document["hosts"])
+    assert states["vm1"] == ("compliant", None)
+    assert states["vm6"] == ("broken", "GRANT_NOT_FOUND")
+    assert states["vm7"] == ("broken", "SSM_URL_MISMATCH")
+    assert [(s["ssm_url"], s["hosts"], s["ok"]) for s in document["ssm_servers"]] == [(server.url, 6, True)]
+    assert "fake-ssm-password" not in json.dumps(document)
+
+
 def compliance_reply_for_secret(secret):
     def reply(request):
         if request.form().get("client_id") == "shared" and request.form().get("client_secret") == secret:
@@ -197,7 +289,7 @@ def test_junit_has_one_testcase_per_host_and_check_and_validates_against_the_ci_
     root = ElementTree.fromstring(text)
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == [r["host"] for r in document["hosts"]]
-    assert all(len(s.findall("testcase")) == 8 for s in suites)
+    assert all(len(s.findall("testcase")) == 10 for s in suites)
     seed = suites[1]
     failures = [c.find("failure") for c in seed.findall("testcase") if c.find("failure") is not None]
     assert {f.get("type") for f in failures} == {"GRANT_NOT_FOUND"}

@@ -318,6 +318,28 @@ def test_invalid_or_cut_json_is_bad_response(make_http, server, body):
     assert "invalid or truncated JSON" in raises("BAD_RESPONSE", client.json, client.request("GET", "/j")).message
 
 
+@pytest.mark.parametrize("body, shape, words", [
+    ({"data": "isPresentCredentials=true"}, ("data", list), '"data" is a string, not a list of objects'),
+    ({"data": ["x"]}, ("data", list), '"data" is a list of other things than objects'),
+    ({"grants": None}, ("grants", list), '"grants" is missing or null'),
+    (["a"], ("@", dict), "the answer is a list of other things than objects, not an object"),
+    ({"data": {"ok": 1}}, ("data", list), '"data" is an object, not a list of objects'),
+])
+def test_json_of_another_shape_is_bad_response(make_http, server, body, shape, words):
+    server.route("GET", "/x", Reply(200, body))
+    client = make_http()
+    error = raises("BAD_RESPONSE", client.json, client.request("GET", "/x"), "data[0].mode", shape)
+    assert "vManage answered GET /x with JSON of another shape than expected: " + words in error.message
+
+
+@pytest.mark.parametrize("body, shape", [({"data": []}, ("data", list)), ({"data": [{"mode": "m"}]}, ("data", list)),
+                                         ({"mode": "m"}, ("@", dict))])
+def test_json_of_the_expected_shape_is_read(make_http, server, body, shape):
+    server.route("GET", "/x", Reply(200, body))
+    client = make_http()
+    assert client.json(client.request("GET", "/x"), "data[0].mode || mode", shape) == (None if body == {"data": []} else "m")
+
+
 def test_empty_body_where_json_was_expected(make_http, server):
     server.route("GET", "/j", Reply(200, b"", content_type="application/json"))
     client = make_http()
@@ -427,9 +449,45 @@ def test_rate_limit_after_retries_is_vmanage_rate_limited(make_http, server, sle
     assert error.status == 429 and server.count() == 3
 
 
-def test_rate_limit_on_ssm_is_an_http_error(make_http, server, sleeps):
-    server.route("GET", "/x", Reply(429))
-    assert raises("HTTP_ERROR", make_http("ssm", retries=0).request, "GET", "/x").status == 429
+@pytest.mark.parametrize("status", [429, 503])
+def test_rate_limit_or_unavailable_on_ssm_is_ssm_busy(make_http, server, sleeps, status):
+    server.route("GET", "/x", Reply(status))
+    error = raises("SSM_BUSY", make_http("ssm", retries=0).request, "GET", "/x")
+    assert error.status == status and not error.fixable
+
+
+def test_get_is_retried_on_500_then_succeeds(make_http, server, sleeps, channels):
+    server.route("GET", "/backend/settings/oauth_adfs", Reply(500, {"status": 500, "error": "Internal Server Error"}), Reply(200, {}))
+    make_http("ssm").request("GET", "/backend/settings/oauth_adfs")
+    assert server.count() == 2 and sleeps == [1.0]
+    assert "failed (HTTP 500 Internal Server Error); retry 1 of 3 in 1 s" in channels.warnings[-1]
+
+
+def test_post_is_retried_on_429_only_honouring_retry_after(make_http, server, sleeps, channels):
+    server.route("POST", "/grants", Reply(429, {"error": "rate_limited"}, headers=[("Retry-After", "1")]), Reply(201, {"id": 1}))
+    client = make_http("ssm")
+    assert client.request("POST", "/grants", json={"name": "g"}).status_code == 201
+    assert server.count("POST", "/grants") == 2 and sleeps == [1.0]
+    assert "POST %s/grants failed (HTTP 429 Too Many Requests (rate limited; Retry-After 1 s)); retry 1 of 3" % server.url \
+        in channels.warnings[-1]
+    server.route("POST", "/late", Reply(429, headers=[("Retry-After", "120")]))
+    raises("SSM_BUSY", client.request, "POST", "/late", json={})
+    assert server.count("POST", "/late") == 4 and sleeps[1:] == [30.0, 30.0, 30.0]
+    server.route("POST", "/failed", Reply(500))
+    raises("HTTP_ERROR", client.request, "POST", "/failed", json={})
+    assert server.count("POST", "/failed") == 1
+
+
+def test_delete_is_idempotent_and_retried(make_http, server, sleeps):
+    server.route("DELETE", "/grants/7", Reply(503), Reply(204, b""))
+    assert make_http("ssm").request("DELETE", "/grants/7").status_code == 204
+    assert server.count() == 2
+
+
+def test_an_allowed_status_is_returned_not_retried(make_http, server, sleeps):
+    server.route("GET", "/probe", Reply(502, "<center>nginx</center>", content_type="text/html"))
+    assert make_http("ssm").request("GET", "/probe", allow_status=(502,)).status_code == 502
+    assert server.count() == 1 and sleeps == []
 
 
 def test_post_is_not_retried_unless_marked_idempotent(make_http, server, sleeps):

@@ -152,6 +152,12 @@ def test_backend_down_is_false_at_once(server, ssm, sleeps):
     assert server.count() == 1 and sleeps == []
 
 
+def test_backend_probe_retries_a_transient_500(server, ssm, admin, sleeps):
+    server.route("GET", "/backend/settings/oauth_adfs", Reply(500, {"status": 500, "error": "Internal Server Error"}), admin.bootstrap)
+    assert ssm.backend_alive() is True
+    assert server.count() == 2 and sleeps == [1.0]
+
+
 def test_unreachable_ssm_is_not_backend_down(make_http, closed_port, sleeps):
     ssm = SsmClient(make_http("ssm", base_url="https://127.0.0.1:%d" % closed_port))
     raises("SSM_UNREACHABLE", ssm.backend_alive)
@@ -181,6 +187,51 @@ def test_bad_admin_login(server, ssm, admin, channels):
     assert "refused the Admin Workspace login of user 'admin'" in error.message
     assert "Invalid username or password" in error.message
     assert ADMIN_PASSWORD not in error.message + channels.text()
+
+
+def test_admin_login_is_retried_through_ssm_transient_failures(server, ssm, admin, sleeps, channels):
+    rate_limited = Reply(429, {"error": "rate_limited", "error_message": "Rate limit exceeded"}, headers=[("Retry-After", "1")])
+    server_error = Reply(500, {"status": 500, "error": "Internal Server Error"})
+    server.route("GET", "/backend/settings/oauth_adfs", rate_limited, admin.bootstrap)
+    server.route("POST", "/backend/auth/identity/callback", server_error, admin.login)
+    ssm.admin_login(ADMIN, ADMIN_PASSWORD)
+    assert admin.logged_in and sleeps == [1.0, 1.0]
+    assert len([w for w in channels.warnings if "retry 1 of 3" in w]) == 2
+
+
+def test_grant_create_is_retried_on_429_but_not_on_500(server, ssm, admin, sleeps):
+    created = Reply(201, dict(GRANT, client_secret=CLIENT_SECRET))
+    rate_limited = Reply(429, {"error": "rate_limited", "error_message": "Rate limit exceeded"}, headers=[("Retry-After", "1")])
+    answers = [rate_limited, created]
+    admin.api("POST", GRANT_API["create"][1], lambda recorded: answers.pop(0))
+    ssm.admin_login(ADMIN, ADMIN_PASSWORD)
+    assert ssm.grants.create("vmanage-prod", "resource_owner")["client_secret"] == CLIENT_SECRET
+    assert server.count("POST", GRANT_API["create"][1]) == 2 and sleeps == [1.0]
+    admin.api("POST", GRANT_API["create"][1], Reply(500, {"status": 500, "error": "Internal Server Error"}))
+    raises("HTTP_ERROR", ssm.grants.create, "vmanage-prod", "resource_owner")
+    assert server.count("POST", GRANT_API["create"][1]) == 3
+
+
+def test_xsrf_refusal_is_its_own_cause_not_a_password_problem(server, ssm, admin):
+    csrf = Reply(403, {"error": "invalid_authenticity_token", "error_message": "Can't verify CSRF token authenticity."})
+    admin.api("POST", GRANT_API["create"][1], csrf)
+    ssm.admin_login(ADMIN, ADMIN_PASSWORD)
+    error = raises("SSM_XSRF_REJECTED", ssm.grants.create, "vmanage-prod", "resource_owner")
+    assert "did not accept the XSRF token" in error.message and "Can't verify CSRF token authenticity" in error.message
+    assert "password" not in error.remedy.replace("The password is not", "") and "X-Xsrf-Token" in error.remedy
+    server.route("POST", "/backend/auth/identity/callback", csrf)
+    raises("SSM_XSRF_REJECTED", ssm.admin_login, ADMIN, ADMIN_PASSWORD)
+
+
+@pytest.mark.parametrize("path, body, call", [
+    ("/backend/api_toolkit/grants", {"grants": "none"}, lambda ssm: ssm.grants.list()),
+    ("/backend/api_toolkit/grants", {"error_message": "maintenance"}, lambda ssm: ssm.grants.list()),
+    ("/backend/accounts", {"accounts": [["1", "Local"]]}, lambda ssm: ssm.accounts()),
+])
+def test_answers_of_another_shape_are_bad_responses_not_empty_lists(server, ssm, admin, path, body, call):
+    admin.api("GET", path, Reply(200, body))
+    ssm.admin_login(ADMIN, ADMIN_PASSWORD)
+    assert "JSON of another shape than expected" in raises("BAD_RESPONSE", call, ssm).message
 
 
 def test_grant_api_uses_the_inferred_table(server, ssm, admin):

@@ -16,6 +16,12 @@ SSM_PASSWORD = "fake-ssm-Pa55?"
 CLIENT_SECRET = "fake-client-secret-7c1e"
 SEED = ("Failed to authenticate Smart Account credentials.: Failed to authenticate user - 'admin'. "
         '{"error":"invalid_client","error_message":"Grant not found. Ensure that the given grant details are correct."}')
+# SSM's transient answers as the lab's vManage relays them (tests/lab/sdwan_lab/vmanage.py _ssm_token, _ssm_api).
+RELAYED_TOKEN_500 = "Failed to authenticate user - 'netops'. {\"status\":500,\"error\":\"Internal Server Error\"}"
+RELAYED_TOKEN_429 = "Failed to authenticate user - 'netops'. {\"error\":\"rate_limited\",\"error_message\":\"Rate limit exceeded\"}"
+RELAYED_API_429 = 'Code: 429 Message: {"error":"rate_limited","error_message":"Rate limit exceeded"}'
+RELAYED_API_500 = 'Code: 500 Message: {"status":500,"error":"Internal Server Error"}'
+AUTH_FAILED = "Failed to authenticate Smart Account credentials."
 LOGIN_PAGE = '<html><head><title>Cisco vManage</title></head><body><form action="j_security_check"></form></body></html>'
 
 
@@ -312,9 +318,21 @@ def test_user_settings_legacy_and_v1_read_the_same(server, vmanage, client, rele
     with client:
         settings = client.user_settings()
     assert settings["credentials_stored"] is True and settings["mode"] == "on-prem" and settings["user"] == "admin"
-    assert settings["last_sync"]["time"] == "2026-01-01T00:00:00Z"
+    assert settings["last_sync"]["time"] == "2026-01-01T00:00:00.000Z"
     assert settings["last_sync"]["ok"] is False and settings["last_sync"]["error"] == SEED
     assert settings["last_sync"]["age_s"] >= 0
+
+
+def test_syncs_recorded_in_the_same_second_read_as_different_times(server, vmanage, client):
+    """Concurrent runs wait for a sync time different from the one they started with (license_sync.wait_for_sync)."""
+    times = []
+    for epoch_ms in (1767225600100, 1767225600900):
+        vmanage.api("GET", "/dataservice/smartLicensing/getUserSettings",
+                    Reply(200, {"data": [{"isPresentCredentials": True, "mode": "onprem", "uname": "admin", "lastSyncTime": epoch_ms,
+                                          "lastSyncStatus": "Success"}]}))
+        with client:
+            times.append(client.user_settings()["last_sync"]["time"])
+    assert times == ["2026-01-01T00:00:00.100Z", "2026-01-01T00:00:00.900Z"]
 
 
 def test_user_settings_without_sync_history(server, vmanage, client):
@@ -323,6 +341,31 @@ def test_user_settings_without_sync_history(server, vmanage, client):
     with client:
         assert client.user_settings() == {"credentials_stored": False, "mode": "online", "user": None,
                                           "last_sync": {"time": None, "age_s": None, "ok": None, "error": None}}
+
+
+@pytest.mark.parametrize("release, path, body", [
+    ("20.12.1", "/dataservice/smartLicensing/getUserSettings", {"data": "isPresentCredentials=true"}),
+    ("20.12.1", "/dataservice/smartLicensing/getUserSettings", {"data": {"mode": "onprem"}}),
+    ("20.12.1", "/dataservice/smartLicensing/getUserSettings", {"mode": "onprem"}),
+    ("20.15.1", "/dataservice/v1/smart-licensing/user-settings", "onPrem"),
+    ("20.15.1", "/dataservice/v1/smart-licensing/user-settings", [{"mode": "onPrem"}]),
+])
+def test_user_settings_of_another_shape_are_a_bad_response(server, vmanage, client, release, path, body):
+    vmanage.release = release
+    vmanage.api("GET", path, Reply(200, json.dumps(body), content_type="application/json"))
+    with client:
+        error = raises("BAD_RESPONSE", client.user_settings)
+    assert "vManage answered GET %s with JSON of another shape than expected" % path in error.message
+
+
+def test_settings_and_accounts_of_another_shape_are_bad_responses(server, vmanage, client):
+    vmanage.api("GET", "/dataservice/settings/configuration/smartLicensing", Reply(200, {"data": "mode=on-prem"}))
+    vmanage.api("GET", "/dataservice/smartLicensing/fetchAccounts", Reply(200, {"accounts": "none"}))
+    vmanage.api("GET", "/dataservice/settings/configuration/proxyHttpServer", Reply(200, {"data": {"proxy": True}}))
+    with client:
+        raises("BAD_RESPONSE", client.license_settings)
+        raises("BAD_RESPONSE", client.fetch_accounts)
+        raises("BAD_RESPONSE", client.proxy_settings)
 
 
 def test_license_settings_never_return_the_secret(server, vmanage, client):
@@ -385,11 +428,54 @@ def test_authenticate_success_registers_the_token_as_secret(server, vmanage, cli
     ("java.net.UnknownHostException: ssm.example.com", "DNS_MISSING"),
     ("javax.net.ssl.SSLHandshakeException: PKIX path building failed", "SSM_TLS_UNTRUSTED"),
     ("sun.security.validator.ValidatorException: certificate expired", "SSM_TLS_UNTRUSTED"),
+    ("Failed to authenticate Smart Account credentials.: " + RELAYED_TOKEN_500, "SSM_BUSY"),
+    ("Failed to authenticate Smart Account credentials.: " + RELAYED_TOKEN_429, "SSM_BUSY"),
+    ("Failed to sync licenses.: " + RELAYED_API_429, "SSM_BUSY"),
+    ("Failed to sync licenses.: " + RELAYED_API_500, "SSM_BUSY"),
+    ("Failed to sync licenses.: Code: 503 Message: Service Unavailable", "SSM_BUSY"),
+    ("Failed to sync licenses.: Code: 502 Message: <html>502 Bad Gateway</html>", "SSM_BACKEND_DOWN"),
+    ("Failed to sync licenses.: Code: 401 Message: invalid_token", "SYNC_FAILED"),
     ("Something else entirely", "SYNC_FAILED"),
     ("", "SYNC_FAILED"),
 ])
 def test_classify_vmanage_error(text, cause):
     assert classify_vmanage_error(text) == cause
+
+
+def test_a_relayed_transient_ssm_failure_is_not_fixable_by_reconfiguring():
+    assert CAUSES["SSM_BUSY"].fixable is False and CAUSES["SYNC_FAILED"].fixable is True
+
+
+@pytest.mark.parametrize("method, path, call", [
+    ("POST", "/dataservice/smartLicensing/authenticate", lambda client: client.authenticate("netops", SSM_PASSWORD)),
+    ("GET", "/dataservice/smartLicensing/fetchAccounts", lambda client: client.fetch_accounts()),
+    ("POST", "/dataservice/smartLicensing/syncLicenses",
+     lambda client: client.sync({"account_id": "1"}, {"virtual_account_id": "1"})),
+])
+def test_relayed_transient_ssm_failures_are_retried_then_succeed(server, vmanage, client, sleeps, channels, method, path, call):
+    vmanage.api(method, path, Reply(400, envelope(AUTH_FAILED, RELAYED_TOKEN_500)),
+                Reply(400, envelope("Failed to sync licenses.", RELAYED_API_429)), Reply(200, {"accounts": [], "accessToken": "t0k"}))
+    with client:
+        call(client)
+    assert server.count(method, path) == 3 and sleeps == [1.0, 2.0]
+    retries = [w for w in channels.warnings if "relayed a transient failure of SSM On-Prem" in w]
+    assert len(retries) == 2 and "retry 1 of 3 in 1 s" in retries[0] and "Rate limit exceeded" in retries[1]
+    assert SSM_PASSWORD not in channels.text()
+
+
+def test_relayed_transient_failures_are_bounded_and_end_as_ssm_busy(server, vmanage, make_http, sleeps):
+    vmanage.api("POST", "/dataservice/smartLicensing/authenticate", Reply(400, envelope(AUTH_FAILED, RELAYED_TOKEN_429)))
+    with VManageClient(make_http(retries=2), USER, PASSWORD) as client:
+        error = raises("SSM_BUSY", client.authenticate, "netops", SSM_PASSWORD)
+    assert server.count("POST", "/dataservice/smartLicensing/authenticate") == 3 and sleeps == [1.0, 2.0]
+    assert "Rate limit exceeded" in error.message and not error.fixable
+
+
+def test_other_relayed_failures_are_not_retried(server, vmanage, client, sleeps):
+    vmanage.api("POST", "/dataservice/smartLicensing/authenticate", Reply(400, envelope(AUTH_FAILED, SEED.split(".: ", 1)[1])))
+    with client:
+        raises("GRANT_NOT_FOUND", client.authenticate, "netops", SSM_PASSWORD)
+    assert server.count("POST", "/dataservice/smartLicensing/authenticate") == 1 and sleeps == []
 
 
 @pytest.mark.parametrize("body", [
@@ -489,7 +575,7 @@ def test_missing_fields_are_bad_responses(server, vmanage, client):
 
 def test_server_info_without_data_is_bad_response(server, vmanage, client):
     server.route("GET", "/dataservice/client/server", Reply(200, {"platformVersion": "20.12.1"}))
-    assert "without the \"data\" object" in raises("BAD_RESPONSE", client.__enter__).message
+    assert '"data" is missing or null, not an object' in raises("BAD_RESPONSE", client.__enter__).message
 
 
 # --- redaction across a whole run -------------------------------------------------------------
@@ -517,3 +603,34 @@ def test_no_secret_reaches_errors_warnings_or_debug_lines(server, vmanage, clien
     assert "Echo" in everything and "busy" in everything
     for secret in (PASSWORD, SSM_PASSWORD, CLIENT_SECRET, session, token, "should-never-be-shown"):
         assert secret not in everything
+
+
+# --- read-only sessions: the XSRF token of the server info -------------------------------------
+
+def test_read_only_session_takes_the_xsrf_token_from_the_server_info_and_saves_a_request(server, vmanage, make_http):
+    def server_info(recorded):
+        session = vmanage.session_of(recorded)
+        vmanage.tokens[session] = "csrf-of-" + session
+        return Reply(200, {"data": {"platformVersion": "20.12.1", "CSRFToken": vmanage.tokens[session]}})
+    server.route("GET", "/dataservice/client/server", server_info)
+    vmanage.api("GET", "/dataservice/client/server/ready", Reply(200, {"isServerReady": True}))
+    client = VManageClient(make_http(), USER, PASSWORD, xsrf_from_server_info=True)
+    with client:
+        assert client.ready() is True
+        assert "csrf_token" not in client.server_info()
+    assert paths(server) == ["POST /j_security_check", "GET /dataservice/client/server", "GET /dataservice/client/server/ready",
+                             "POST /logout"]
+    assert server.requests[2].headers["X-XSRF-TOKEN"].startswith("csrf-of-")
+
+
+def test_read_only_session_asks_for_the_token_when_the_server_info_wants_one(server, vmanage, make_http):
+    def server_info(recorded):
+        if recorded.headers.get("X-XSRF-TOKEN") != vmanage.tokens.get(vmanage.session_of(recorded), "no token yet"):
+            return Reply(403, "SessionTokenFilter: Token provided via HTTP Header does not match the token generated by the "
+                              "server.", content_type="text/plain")
+        return Reply(200, {"data": {"platformVersion": "20.12.1"}})
+    server.route("GET", "/dataservice/client/server", server_info)
+    with VManageClient(make_http(), USER, PASSWORD, xsrf_from_server_info=True) as client:
+        assert client.release == "20.12.1"
+    assert paths(server) == ["POST /j_security_check", "GET /dataservice/client/server", "GET /dataservice/client/token",
+                             "GET /dataservice/client/server", "POST /logout"]

@@ -8,14 +8,48 @@ tests/integration.
 """
 import contextlib
 import copy
+import json
 from dataclasses import dataclass, field
 
 import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.common import warnings as module_warnings
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import argspec
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import RunContext, run
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import parse_release
+
+try:
+    from ansible.module_utils import _internal as module_utils_internal
+except ImportError:  # ansible-core < 2.19 (make matrix): no controller/module split to undo
+    module_utils_internal = None
+
+
+@contextlib.contextmanager
+def module_args(args):
+    """AnsibleModule reads ``args`` as a module process reads its arguments (any supported ansible-core)."""
+    try:
+        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
+    except ImportError:
+        previous = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = previous
+        return
+    with patch_module_args(args):
+        yield
+
+
+def act_as_module_process(monkeypatch):
+    """In a real module process warnings go into the result; tests that imported controller code would
+    otherwise send them to the controller's display."""
+    if module_utils_internal is not None:
+        monkeypatch.setattr(module_utils_internal, "is_controller", False)
+    monkeypatch.setattr(module_warnings, "_global_warnings", type(module_warnings._global_warnings)())
+
 
 WRITES = ("put_license_settings", "authenticate", "sync", "create", "delete", "regenerate_secret")
 SSM_URL = "https://ssm.lab.example:8443"
@@ -214,10 +248,12 @@ class FakeClients:
         self.vmanage_client = vmanage or FakeVManage()
         self.ssm_client = ssm or FakeSsm()
         self.vmanage_login_error = vmanage_login_error
+        self.vmanage_read_only = None
         self.ssm_urls = []
 
     @contextlib.contextmanager
-    def vmanage(self, params):
+    def vmanage(self, params, read_only=False):
+        self.vmanage_read_only = read_only
         if self.vmanage_login_error:
             raise self.vmanage_login_error
         yield self.vmanage_client

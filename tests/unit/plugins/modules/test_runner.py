@@ -2,16 +2,13 @@
 import json
 
 import pytest
-from ansible.module_utils import _internal as module_utils_internal
-from ansible.module_utils.common import warnings as module_warnings
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import http_client, runner
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_GRANT, VMANAGE_LICENSE_INFO
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_info import run_license_info
 from ansible_collections.sdwan_ops.license_sync.plugins.modules import ssm_grant
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, SSM_PASSWORD, SSM_URL, FakeClients, FakeSsm, module_params
+from .conftest import CLIENT_ID, CLIENT_SECRET, SSM_PASSWORD, SSM_URL, FakeClients, FakeSsm, act_as_module_process, module_args, module_params
 
 
 def test_missing_requests_fails_with_missing_library(monkeypatch):
@@ -60,12 +57,9 @@ def run_grant_module(monkeypatch, capsys, no_log):
     ssm.grants_store.append(dict(id="7", name="vm1", type="resource_owner", description=None, client_id=CLIENT_ID,
                                  client_secret=CLIENT_SECRET, created="2026-11-01T00:00:00Z", account_id=None))
     monkeypatch.setattr(runner, "Clients", lambda ctx: FakeClients(ssm=ssm))
-    # A real module runs in its own process; in this one, tests that imported controller code would
-    # otherwise send the module's warnings to the controller's display instead of its result.
-    monkeypatch.setattr(module_utils_internal, "is_controller", False)
-    monkeypatch.setattr(module_warnings, "_global_warnings", {})
+    act_as_module_process(monkeypatch)
     args = dict(ssm_url=SSM_URL, ssm_username="admin", ssm_password=SSM_PASSWORD, name="vm1", _ansible_no_log=no_log)
-    with patch_module_args(args), pytest.raises(SystemExit):
+    with module_args(args), pytest.raises(SystemExit):
         ssm_grant.main()
     return json.loads(capsys.readouterr().out)
 

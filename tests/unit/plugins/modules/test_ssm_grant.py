@@ -4,9 +4,13 @@ import pytest
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_GRANT
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.grant import run_ssm_grant
 
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
+
 from .conftest import CLIENT_ID, CLIENT_SECRET, SSM_PASSWORD, SSM_URL, error, module_params
 
 NAME = "vmanage-vm1"
+WINNER = dict(id="50", name=NAME, type="resource_owner", description=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+              created="2026-11-26T09:59:59Z", account_id=None)
 
 
 def params(**values):
@@ -120,6 +124,130 @@ def test_race_keeps_the_older_grant_and_deletes_this_runs_copy(harness, ssm):
     assert ssm.writes() == [("create", NAME, "resource_owner", None, None), ("delete", "101")]
     assert (result["client_id"], result["client_secret"], result["grant"]["id"]) == (CLIENT_ID, CLIENT_SECRET, "50")
     assert any("another run" in warning for warning in harness.warnings)
+
+
+def refuse_creation_as_name_taken(ssm, winner):
+    """SSM On-Prem's uniqueness check: a parallel run's grant lands first and this run's creation gets HTTP 422."""
+    def create(name, grant_type, description=None, account=None):
+        ssm.calls.append(("create", name, grant_type, description, account))
+        if winner:
+            ssm.grants_store.append(dict(winner))
+        raise LicenseSyncError("HTTP_ERROR", "SSM On-Prem answered POST /backend/api_toolkit/grants with HTTP 422",
+                               status=422, body='{"errors":{"name":["has already been taken"]}}')
+    ssm.grants.create = create
+
+
+def test_losing_a_creation_race_uses_the_winners_grant(harness, ssm):
+    refuse_creation_as_name_taken(ssm, WINNER)
+
+    result = harness.run(run_ssm_grant, params(name=NAME), no_log=True)
+
+    assert "failed" not in result
+    assert (result["client_id"], result["client_secret"], result["grant"]["id"]) == (CLIENT_ID, CLIENT_SECRET, "50")
+    assert (result["changed"], result["verified"]) == (False, True)
+    assert [grant["id"] for grant in ssm.grants_store] == ["50"]
+    assert ssm.writes() == [("create", NAME, "resource_owner", None, None)]
+    assert any("another run created grant" in warning for warning in harness.warnings)
+
+
+def test_losing_a_creation_race_to_a_grant_whose_secret_is_unreadable_returns_no_secret(harness, ssm):
+    refuse_creation_as_name_taken(ssm, dict(WINNER, client_secret=None))
+
+    result = harness.run(run_ssm_grant, params(name=NAME), no_log=True)
+
+    assert "failed" not in result and "client_secret" not in result
+    assert (result["client_id"], result["changed"], result["verified"]) == (CLIENT_ID, False, False)
+    assert "request_token" not in ssm.names()
+
+
+def test_losing_a_creation_race_to_a_grant_of_another_type_is_a_type_mismatch(harness, ssm):
+    refuse_creation_as_name_taken(ssm, dict(WINNER, type="client_credentials"))
+
+    result = harness.run(run_ssm_grant, params(name=NAME), no_log=True)
+
+    assert (result["failed"], result["cause"]) == (True, "SSM_GRANT_TYPE_MISMATCH") and "client_secret" not in result
+
+
+def fail_creation_with_server_errors(ssm, failures, lands):
+    """SSM On-Prem answers HTTP 500 to the first ``failures`` creations; ``lands``: the grant was stored all the same."""
+    real_create = ssm.grants.create
+
+    def create(name, grant_type, description=None, account=None):
+        if len([call for call in ssm.calls if call[0] == "create"]) >= failures:
+            return real_create(name, grant_type, description, account)
+        ssm.calls.append(("create", name, grant_type, description, account))
+        if lands:
+            ssm.grants_store.append(dict(WINNER))
+        raise LicenseSyncError("HTTP_ERROR", "SSM On-Prem answered POST /backend/api_toolkit/grants with HTTP 500", status=500)
+    ssm.grants.create = create
+
+
+def test_creation_answered_500_but_stored_is_adopted_not_created_twice(harness, ssm):
+    fail_creation_with_server_errors(ssm, failures=1, lands=True)
+
+    result = harness.run(run_ssm_grant, params(name=NAME), no_log=True)
+
+    assert "failed" not in result and result["grant"]["id"] == "50"
+    assert [grant["id"] for grant in ssm.grants_store] == ["50"]
+    assert any("HTTP 500 to the creation" in warning for warning in harness.warnings)
+
+
+def test_creation_answered_500_and_not_stored_is_retried(harness, ssm):
+    fail_creation_with_server_errors(ssm, failures=1, lands=False)
+
+    result = harness.run(run_ssm_grant, params(name=NAME), no_log=True)
+
+    assert "failed" not in result and result["changed"] is True and result["grant"]["id"] == "101"
+    assert [call[0] for call in ssm.calls].count("create") == 2
+
+
+def test_creation_failing_with_500_every_time_stops_after_the_retries(harness, ssm):
+    fail_creation_with_server_errors(ssm, failures=100, lands=False)
+
+    result = harness.run(run_ssm_grant, params(name=NAME, retries=2))
+
+    assert (result["failed"], result["status"]) == (True, 500)
+    assert [call[0] for call in ssm.calls].count("create") == 3 and ssm.grants_store == []
+
+
+def test_creation_refused_for_another_reason_fails_with_ssms_answer(harness, ssm):
+    refuse_creation_as_name_taken(ssm, None)
+
+    result = harness.run(run_ssm_grant, params(name=NAME))
+
+    assert (result["failed"], result["cause"], result["status"]) == (True, "HTTP_ERROR", 422)
+    assert "grant %r" % NAME in result["msg"]
+
+
+def test_failures_name_the_grant(harness, ssm):
+    ssm.failures["list"] = error("SSM_BACKEND_DOWN", "SSM On-Prem answered 502")
+
+    result = harness.run(run_ssm_grant, params(name=NAME))
+
+    assert result["cause"] == "SSM_BACKEND_DOWN"
+    assert result["msg"].startswith("grant %r (state present): SSM On-Prem answered 502" % NAME)
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("g" * 101, "101 characters"),
+    ("licence\nsync\tname", "control"),
+    ("licence-sync\x7f", "control"),
+    (" licence-sync", "white space"),
+    ("   ", "empty"),
+])
+def test_unusable_names_are_refused_before_any_request(harness, ssm, name, problem):
+    result = harness.run(run_ssm_grant, params(name=name))
+
+    assert (result["failed"], result["cause"]) == (True, "INVALID_INPUT")
+    assert problem in result["msg"] and "ssm_grant option name" in result["msg"] and "100 printable characters" in result["remedy"]
+    assert ssm.calls == []
+
+
+@pytest.mark.parametrize("name", ["licence-sync-Zürich-Łódź-東京", "g" * 100, "vManage licence sync (lab 1)"])
+def test_printable_names_of_any_script_are_accepted(harness, ssm, name):
+    result = harness.run(run_ssm_grant, params(name=name))
+
+    assert result["changed"] is True and ssm.writes()[0][:2] == ("create", name)
 
 
 def test_race_where_this_run_is_older_keeps_its_grant(harness, ssm):

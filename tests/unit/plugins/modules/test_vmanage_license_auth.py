@@ -130,27 +130,73 @@ def test_wrong_ssm_user_never_touches_vmanage(harness, vmanage):
     assert vmanage.writes() == []
 
 
-def test_failed_authenticate_restores_the_readable_settings(harness, vmanage, ssm):
-    vmanage.failures["authenticate"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+def test_failed_authenticate_never_puts_back_a_client_id_without_its_secret(harness, vmanage, ssm):
+    vmanage.failures["authenticate"] = error("SSM_UNREACHABLE_FROM_VMANAGE", "connect timed out")
 
     result = harness.run(run_license_auth, new_grant(ssm))
 
-    assert (result["failed"], result["cause"], result["restored"], result["changed"]) == (True, "GRANT_NOT_FOUND", True, True)
-    assert vmanage.writes()[-1] == ("put_license_settings", "on-prem", SSM_URL, CLIENT_ID, None)
-    assert vmanage.settings["client_id"] == CLIENT_ID
-    assert result["settings"]["client_id"] == CLIENT_ID
-    assert "cannot be read back" in result["msg"] and "Grant not found" in result["msg"]
+    assert (result["failed"], result["cause"], result["restored"], result["changed"]) == (True, "SSM_UNREACHABLE_FROM_VMANAGE", False, True)
+    # The only write is the new client id with its own (proven) secret: the old id would go back with the new secret.
+    assert vmanage.writes() == [("put_license_settings", "on-prem", SSM_URL, NEW_ID, NEW_SECRET), ("authenticate", "admin", SSM_PASSWORD)]
+    assert vmanage.settings["client_id"] == NEW_ID
+    assert result["settings"] == dict(mode="on-prem", ssm_url=SSM_URL, client_id=NEW_ID)
+    assert "vManage now stores the new settings" in result["msg"] and NEW_ID in result["msg"]
+    assert "previous client id %s was not put back" % CLIENT_ID in result["msg"] and "run again" in result["msg"]
+    assert NEW_SECRET not in repr(result)
+
+
+def test_failed_authenticate_with_the_same_grant_puts_back_the_previous_url(harness, vmanage, ssm):
+    vmanage.failures["authenticate"] = error("DNS_MISSING", "vManage cannot resolve ssm-new.lab.example")
+    new_url = "https://ssm-new.lab.example:8443"
+
+    result = harness.run(run_license_auth, params(ssm_url=new_url))
+
+    assert (result["failed"], result["cause"], result["restored"]) == (True, "DNS_MISSING", True)
+    assert vmanage.writes() == [("put_license_settings", "on-prem", new_url, CLIENT_ID, CLIENT_SECRET), ("authenticate", "admin", SSM_PASSWORD),
+                                ("put_license_settings", "on-prem", SSM_URL, CLIENT_ID, CLIENT_SECRET)]
+    assert result["settings"] == dict(mode="on-prem", ssm_url=SSM_URL, client_id=CLIENT_ID)
+    assert "previous mode and SSM URL were put back" in result["msg"]
+
+
+def test_failed_authenticate_with_the_same_settings_writes_nothing_more(harness, vmanage, ssm):
+    vmanage.failures["authenticate"] = error("SSM_BACKEND_DOWN", "SSM On-Prem answered 502")
+
+    result = harness.run(run_license_auth, params(update_secret="always"))
+
+    assert (result["failed"], result["cause"], result["restored"]) == (True, "SSM_BACKEND_DOWN", False)
+    assert [call[0] for call in vmanage.writes()] == ["put_license_settings", "authenticate"]
+    assert result["settings"]["client_id"] == CLIENT_ID and "as before this run" in result["msg"]
 
 
 def test_failed_restore_is_reported(harness, vmanage, ssm):
-    vmanage.failures["authenticate"] = error("SSM_UNREACHABLE_FROM_VMANAGE", "connect timed out")
+    vmanage.failures["authenticate"] = error("DNS_MISSING", "vManage cannot resolve ssm-new.lab.example")
     vmanage.failures["put_license_settings"] = [None, error("HTTP_ERROR", "vManage answered HTTP 500")]
+
+    result = harness.run(run_license_auth, params(ssm_url="https://ssm-new.lab.example:8443"))
+
+    assert (result["failed"], result["cause"], result["restored"]) == (True, "DNS_MISSING", False)
+    assert "failed as well" in result["msg"] and "vManage answered HTTP 500" in result["msg"]
+    assert any("putting back" in warning for warning in harness.warnings)
+
+
+def test_new_grant_is_not_written_when_vmanage_cannot_reach_the_ssm_it_uses(harness, vmanage, ssm):
+    vmanage.failures["fetch_accounts"] = error("SSM_UNREACHABLE_FROM_VMANAGE", "connect timed out")
 
     result = harness.run(run_license_auth, new_grant(ssm))
 
-    assert (result["failed"], result["cause"], result["restored"]) == (True, "SSM_UNREACHABLE_FROM_VMANAGE", False)
-    assert "Restoring the previous settings failed" in result["msg"]
-    assert any("restoring" in warning for warning in harness.warnings)
+    assert (result["failed"], result["cause"]) == (True, "SSM_UNREACHABLE_FROM_VMANAGE")
+    assert vmanage.writes() == [] and vmanage.settings["client_id"] == CLIENT_ID
+
+
+def test_new_ssm_url_is_written_even_when_the_old_ssm_is_gone(harness, vmanage):
+    vmanage.failures["fetch_accounts"] = error("SSM_UNREACHABLE_FROM_VMANAGE", "connect timed out")
+    new_url = "https://ssm-new.lab.example:8443"
+
+    result = harness.run(run_license_auth, params(ssm_url=new_url))
+
+    assert result["changed"] is True and result["authenticated"] is True
+    assert "fetch_accounts" not in vmanage.names()
+    assert vmanage.writes()[0] == ("put_license_settings", "on-prem", new_url, CLIENT_ID, CLIENT_SECRET)
 
 
 def test_write_rejected_by_vmanage_fails_with_its_cause(harness, vmanage, ssm):

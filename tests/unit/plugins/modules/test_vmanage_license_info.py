@@ -66,3 +66,39 @@ def test_read_error_after_login_fails_with_its_cause(harness, vmanage):
     result = harness.run(run_license_info, module_params(VMANAGE_LICENSE_INFO))
 
     assert (result["failed"], result["cause"]) == (True, "VMANAGE_RATE_LIMITED")
+
+
+def test_ssm_check_lets_vmanage_ask_ssm_now_in_a_read_only_session(harness, vmanage):
+    result = harness.run(run_license_info, module_params(VMANAGE_LICENSE_INFO, gather=["ssm_check"]))
+
+    assert vmanage.names() == ["license_settings", "user_settings", "fetch_accounts"]
+    assert harness.clients.vmanage_read_only is True
+    assert result["ssm_check"]["ok"] is True and result["ssm_check"]["cause"] is None
+    assert "accounts" not in result
+
+
+def test_ssm_check_failure_is_a_fact_with_its_cause_not_a_failed_module(harness, vmanage):
+    vmanage.failures["fetch_accounts"] = error("DNS_MISSING", "vManage could not fetch the accounts from SSM On-Prem: "
+                                                              "java.net.UnknownHostException: localhost")
+
+    result = harness.run(run_license_info, module_params(VMANAGE_LICENSE_INFO, gather=["ssm_check"]))
+
+    assert "failed" not in result
+    assert result["ssm_check"] == dict(ok=False, cause="DNS_MISSING", detail=vmanage.failures["fetch_accounts"].detail)
+    assert result["last_sync"]["ok"] is True
+
+
+def test_ssm_check_is_not_asked_when_the_settings_show_it_cannot_work(harness, vmanage):
+    vmanage.settings = dict(mode="online", ssm_url=None, client_id=None, secret_stored=False)
+
+    result = harness.run(run_license_info, module_params(VMANAGE_LICENSE_INFO, gather=["ssm_check"]))
+
+    assert "fetch_accounts" not in vmanage.names()
+    assert result["ssm_check"]["ok"] is None and "on-prem mode" in result["ssm_check"]["detail"]
+
+
+def test_ssm_check_with_accounts_asks_once(harness, vmanage):
+    result = harness.run(run_license_info, module_params(VMANAGE_LICENSE_INFO, gather=["ssm_check", "accounts"]))
+
+    assert vmanage.names().count("fetch_accounts") == 1
+    assert result["ssm_check"]["ok"] is True and result["accounts"][0]["name"] == "lab-onprem"

@@ -301,3 +301,33 @@ def test_check_mode_runs_the_same_checks(harness, vmanage):
 def test_every_cause_a_check_reports_is_documented():
     assert set(["RELEASE_TOO_OLD", "VMANAGE_NOT_READY", "MODE_NOT_ONPREM", "SSM_URL_MISSING", "SSM_URL_MISMATCH", "DNS_MISSING",
                 "SSM_UNREACHABLE_FROM_VMANAGE", "SSM_BACKEND_DOWN", "CREDENTIALS_MISSING"]) <= set(CAUSES)
+
+
+@pytest.mark.parametrize("cause", ["SSM_UNREACHABLE_FROM_VMANAGE", "DNS_MISSING", "SSM_TLS_UNTRUSTED", "SSM_BACKEND_DOWN"])
+def test_stored_url_unreachable_does_not_block_when_the_fix_replaces_the_url(harness, vmanage, cause):
+    # vManage stores a stale SSM URL it cannot reach; the fix stores the given one, which the other checks probe.
+    vmanage.failures["fetch_accounts"] = error(cause, "vManage could not fetch the accounts from SSM On-Prem: Connection refused")
+
+    result = harness.run(run_precheck, params(ssm_url="https://other-ssm.lab.example:8443", **WITH_USER))
+
+    stored = check(result, "stored_auth")
+    assert (stored["status"], stored["cause"]) == ("warn", cause)
+    assert "https://ssm.lab.example:8443" in stored["detail"] and "https://other-ssm.lab.example:8443" in stored["detail"]
+    assert [(f["code"], f["blocking"]) for f in result["findings"]] == [("SSM_URL_MISMATCH", True), (cause, False)]
+    assert result["verdict"] == "fixable"
+
+
+def test_stored_url_unreachable_blocks_when_it_is_the_url_the_fix_keeps(harness, vmanage):
+    vmanage.failures["fetch_accounts"] = error("SSM_UNREACHABLE_FROM_VMANAGE", "vManage could not fetch the accounts: Connection refused")
+
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL, **WITH_USER))
+
+    assert (check(result, "stored_auth")["status"], result["verdict"]) == ("fail", "blocked")
+
+
+def test_vmanage_error_of_the_stored_auth_still_blocks_on_a_url_mismatch(harness, vmanage):
+    vmanage.failures["fetch_accounts"] = error("VMANAGE_SESSION_EXPIRED", "vManage ended the session")
+
+    result = harness.run(run_precheck, params(ssm_url="https://other-ssm.lab.example:8443", **WITH_USER))
+
+    assert (check(result, "stored_auth")["status"], result["verdict"]) == ("fail", "blocked")
