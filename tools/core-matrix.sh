@@ -18,7 +18,7 @@ for entry in "${matrix[@]}"; do
   if [[ -z $python ]] || ! "$python" -c '' 2>/dev/null; then summary+=("ansible-core $core on Python $python_version: no such Python here"); continue; fi
   venv=.venv-core-$core
   [[ -x $venv/bin/python ]] || "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q "ansible-core==$core.*" -r requirements.txt $(grep -E '^(pytest|pytest-xdist|xmlschema)==' requirements-dev.txt) -e tests/lab 2>&1 \
+  "$venv/bin/python" -m pip install -q "ansible-core==$core.*" -r requirements.txt $(grep -E '^(pytest|pytest-xdist|xmlschema|ansible-runner)==' requirements-dev.txt) -e tests/lab 2>&1 \
     | grep -v "is ignored: it is neither" || true
   installed=$("$venv/bin/python" -c 'import ansible; print(ansible.__version__)')
   if "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/integration -k "modules" >"$venv/pytest.log" 2>&1; then

@@ -22,7 +22,7 @@ from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage imp
 
 try:
     from ansible.module_utils import _internal as module_utils_internal
-except ImportError:  # ansible-core < 2.19 (make matrix): no controller/module split to undo
+except ImportError:  # ansible-core < 2.18 (make matrix)
     module_utils_internal = None
 
 
@@ -46,7 +46,7 @@ def module_args(args):
 def act_as_module_process(monkeypatch):
     """In a real module process warnings go into the result; tests that imported controller code would
     otherwise send them to the controller's display."""
-    if module_utils_internal is not None:
+    if hasattr(module_utils_internal, "is_controller"):  # ansible-core 2.19+ splits controller and module warnings
         monkeypatch.setattr(module_utils_internal, "is_controller", False)
     monkeypatch.setattr(module_warnings, "_global_warnings", type(module_warnings._global_warnings)())
 
