@@ -18,8 +18,11 @@ import pytest
 FLEET_SIZE = int(os.environ.get("RELIABILITY_FLEET_SIZE", "500"))  # 30 and up hold every fleet-mixed state at seed 8
 FLEET_SEED = 8
 FAULTS = (("flapping-5xx", {"every": 20}), ("rate-limit", {"every": 25, "retry_after": 1}))
-FIX_VARS = {"fix_license_sync_max_fail_percentage": 100}
-FORKS = 20
+# The configured retries: a sync is several SSM requests, any of which the faults may hit, so it takes more
+# attempts than the default 3 to get through every 20th/25th request failing on a 500-vManage fleet.
+RETRIES = 8
+FIX_VARS = {"fix_license_sync_max_fail_percentage": 100, "license_sync_retries": RETRIES}
+FORKS = 10
 RUN_TIMEOUT_S = max(900, 6 * FLEET_SIZE)  # ansible-playbook over the fleet: the harness kills a run that takes longer
 MAX_SYNC_AGE_S = 86400  # license_compliance_max_sync_age's default
 
@@ -64,7 +67,7 @@ def test_fleet_under_flapping_5xx_and_rate_limits_ends_correct(lab, ansible, tmp
     mark = time.monotonic()
     report_dir = tmp_path / "reports"
     compliance = ansible.run(rel.runs.PLAYBOOKS / "license_compliance.yml", fleet.inventory, forks=FORKS, timeout=RUN_TIMEOUT_S,
-                             extra_vars={"license_compliance_report_dir": str(report_dir)})
+                             extra_vars={"license_compliance_report_dir": str(report_dir), "license_sync_retries": RETRIES})
     compliance_s = time.monotonic() - mark
     for name, _options in FAULTS:
         fleet.fault("all", name, clear=True)
