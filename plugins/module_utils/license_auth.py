@@ -83,7 +83,7 @@ def _view(settings, secret):
 
 
 def run_license_auth(params, ctx):
-    desired = dict(mode=params['mode'], ssm_url=params['ssm_url'].strip().rstrip('/'), client_id=params['ssm_client_id'])
+    desired = dict(mode=params['mode'], ssm_url=params['ssm_url'], client_id=params['ssm_client_id'])
     with ctx.clients.vmanage(params) as vmanage:
         require_on_prem_release(vmanage)
         current = vmanage.license_settings()
