@@ -5,6 +5,7 @@ Fixtures (see docs/dev/interfaces.md §6):
   module_lab    the same, living as long as the test module
   run_playbook  runs ansible-playbook against the checkout and parses the recap
 """
+import concurrent.futures
 import json
 import os
 import re
@@ -84,12 +85,14 @@ class Lab:
             raise RuntimeError(f"sdwan-lab {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
 
-    def up(self, scenario, vmanage, release, seed):
+    def up(self, scenario, vmanage, release, seed, dialect=None):
         args = ["up", "--scenario", scenario, "--vmanage", str(vmanage)]
         if release:
             args += ["--release", release]
         if seed is not None:
             args += ["--seed", str(seed)]
+        if dialect:
+            args += ["--dialect", dialect]
         self.command(*args)
         return self
 
@@ -128,11 +131,16 @@ class _LabPool:
         self.base = base
         self.labs = []
 
-    def __call__(self, scenario="seed", vmanage=1, release=None, seed=None):
+    def __call__(self, scenario="seed", vmanage=1, release=None, seed=None, dialect=None):
         directory = Path(tempfile.mkdtemp(prefix=f"lab-{scenario}-", dir=self.base))
         lab = Lab(directory)
         self.labs.append(lab)
-        return lab.up(scenario, vmanage, release, seed)
+        return lab.up(scenario, vmanage, release, seed, dialect)
+
+    def many(self, specs):
+        """Labs started side by side: ``specs`` is a list of keyword dicts of __call__; returns the labs in order."""
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(lambda spec: self(**spec), specs))
 
     def close(self):
         for lab in self.labs:

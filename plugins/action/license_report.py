@@ -15,9 +15,11 @@ import os
 
 from ansible.errors import AnsibleError
 
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.compliance import LICENSE_REPORT, SSM_VARIABLES, run_compliance
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.compliance_report import write_reports
-from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils.module_action import ModuleAction
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import LICENSE_REPORT
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import run
+from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils._action import ModuleAction
+from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils._compliance import SSM_VARIABLES, fixable_hosts, run_compliance
+from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils._report import write_reports
 
 
 def _variable(host_vars, name):
@@ -32,14 +34,14 @@ def _variable(host_vars, name):
 
 class ActionModule(ModuleAction):
     SPEC = LICENSE_REPORT
-    _task_vars = None
+    # Each host's SSM variables are read per host (_fleet): the run_once host's must not become every host's.
+    INVENTORY_OPTIONS = ('timeout', 'retries', 'trace_dir')
 
-    def run(self, tmp=None, task_vars=None):
-        self._task_vars = task_vars or {}
-        return super(ActionModule, self).run(tmp, task_vars)
+    def execute(self, params, ctx, task_vars):
+        hosts = self._fleet(params, task_vars)
+        return run(lambda params, ctx: self._report(params, ctx, hosts), params, ctx, trace_name='license_report')
 
-    def RUNNER(self, params, ctx):  # pylint: disable=invalid-name  # ModuleAction calls self.RUNNER(params, ctx)
-        hosts = self._fleet(params)
+    def _report(self, params, ctx, hosts):
         document = run_compliance(params, ctx, hosts)
         stamp = document['generated'].replace('-', '').replace(':', '')
         reports = write_reports(document, os.path.abspath(params['dest']), params['formats'], stamp)
@@ -51,13 +53,13 @@ class ActionModule(ModuleAction):
                 totals['auth_failed'], totals['error'], os.path.abspath(params['dest'])),
             totals=totals,
             reports=reports,
-            fixable_hosts=[r['host'] for r in document['hosts'] if r['state'] == 'broken' and r['fixable']],
+            fixable_hosts=fixable_hosts(document['hosts']),
             grants=document['grants'],
+            ssm_servers=document['ssm_servers'],
         )
 
-    def _fleet(self, params):
+    def _fleet(self, params, task_vars):
         """{host: {'info': registered vmanage_license_info result, 'ssm': the host's SSM variables}}."""
-        task_vars = self._task_vars
         names = params['hosts'] if params['hosts'] is not None else task_vars.get('ansible_play_hosts_all', [])
         hostvars = task_vars['hostvars']
         defaults = dict((name, params.get(name)) for name in SSM_VARIABLES)

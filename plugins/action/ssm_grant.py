@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_GRANT
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.grant import run_ssm_grant
-from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils.module_action import ModuleAction
+from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils._action import ModuleAction
 
 
 class ActionModule(ModuleAction):

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import VMANAGE_LICENSE_INFO
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_info import run_license_info
-from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils.module_action import ModuleAction
+from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils._action import ModuleAction
 
 
 class ActionModule(ModuleAction):

@@ -20,45 +20,45 @@ options:
     description:
       - Catalyst SD-WAN Manager (vManage) to connect to, as a host name, an IPv4 address, an IPv6 address
         (with or without brackets) or a URL C(https://host[:port]).
-      - If not set, the value of the E(VMANAGE_HOST) environment variable is used.
+      - If not set, the inventory variable C(vmanage_host) of the host, then the E(VMANAGE_HOST) environment variable, is used.
     type: str
     required: true
   vmanage_port:
     description:
       - HTTPS port of vManage.
       - Defaults to the port of O(vmanage_host) when it names one, else to V(443). A different port in both is an error.
-      - If not set, the value of the E(VMANAGE_PORT) environment variable is used.
+      - If not set, the inventory variable C(vmanage_port) of the host, then the E(VMANAGE_PORT) environment variable, is used.
     type: int
   vmanage_username:
     description:
       - vManage user that logs in to the REST API (C(j_security_check)).
       - The user needs the permissions of the licensing pages of the vManage GUI.
-      - If not set, the value of the E(VMANAGE_USERNAME) environment variable is used.
+      - If not set, the inventory variable C(vmanage_username) of the host, then the E(VMANAGE_USERNAME) environment variable, is used.
     type: str
     required: true
   vmanage_password:
     description:
       - Password of O(vmanage_username).
-      - If not set, the value of the E(VMANAGE_PASSWORD) environment variable is used.
+      - If not set, the inventory variable C(vmanage_password) of the host, then the E(VMANAGE_PASSWORD) environment variable, is used.
     type: str
     required: true
   vmanage_validate_certs:
     description:
       - Verify vManage's TLS certificate.
       - V(false) disables the verification and warns once per run; prefer O(vmanage_ca_path) for a private CA.
-      - If not set, the value of the E(VMANAGE_VALIDATE_CERTS) environment variable is used.
+      - If not set, the inventory variable C(vmanage_validate_certs) of the host, then the E(VMANAGE_VALIDATE_CERTS) environment variable, is used.
     type: bool
     default: true
   vmanage_ca_path:
     description:
       - PEM file of the CA (or bundle) that signed vManage's certificate.
       - Takes precedence over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE).
-      - If not set, the value of the E(VMANAGE_CA_PATH) environment variable is used.
+      - If not set, the inventory variable C(vmanage_ca_path) of the host, then the E(VMANAGE_CA_PATH) environment variable, is used.
     type: path
   vmanage_proxy:
     description:
       - HTTP(S) proxy URL for the connection to vManage, for example V(http://proxy.example.com:3128).
       - When not set, the proxy environment variables (E(HTTPS_PROXY), E(NO_PROXY)...) apply.
-      - If not set, the value of the E(VMANAGE_PROXY) environment variable is used.
+      - If not set, the inventory variable C(vmanage_proxy) of the host, then the E(VMANAGE_PROXY) environment variable, is used.
     type: str
 """

@@ -14,9 +14,12 @@ __metaclass__ = type
 import copy
 import os
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import PRODUCTS, normalize_base_url
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.checks import CHECKS, ON_PREM_MIN_RELEASE
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import ssm_base_url
 
 
 def non_empty_env_fallback(*names):
@@ -62,7 +65,13 @@ SSM_OPTIONS = dict(
 HTTP_OPTIONS = dict(
     timeout=dict(type='int', default=30, fallback=_env('LICENSE_SYNC_TIMEOUT')),
     retries=dict(type='int', default=3, fallback=_env('LICENSE_SYNC_RETRIES')),
+    trace_dir=dict(type='path', fallback=_env('LICENSE_SYNC_TRACE_DIR')),
 )
+
+# The inventory variable each connection option reads when the task does not set it (before its environment variable):
+# connection options live once, in inventory or group vars, for every module of every play.
+INVENTORY_VARIABLES = dict((name, name) for name in list(VMANAGE_OPTIONS) + list(SSM_OPTIONS))
+INVENTORY_VARIABLES.update(timeout='license_sync_timeout', retries='license_sync_retries', trace_dir='license_sync_trace_dir')
 
 
 def with_normalized_urls(params):
@@ -74,14 +83,8 @@ def with_normalized_urls(params):
     if not params.get('ssm_url'):
         return params
     normalized = dict(params)
-    normalized['ssm_url'] = normalize_base_url(params['ssm_url'], 'ssm_url', PRODUCTS['ssm'].default_port)
+    normalized['ssm_url'] = ssm_base_url(params['ssm_url'])
     return normalized
-
-
-PRECHECK_CHECKS = (
-    'login', 'release', 'ready', 'mode', 'ssm_url', 'dns', 'reach_from_vmanage',
-    'ssm_reach', 'ssm_backend', 'stored_auth', 'grant',
-)
 
 
 def _options(*groups, **module_options):
@@ -101,10 +104,12 @@ def _spec(argument_spec, **rules):
 
 VMANAGE_PRECHECK = _spec(_options(
     VMANAGE_OPTIONS, SSM_OPTIONS, HTTP_OPTIONS,
-    min_release=dict(type='str', default='20.9.1'),
-    checks=dict(type='list', elements='str', choices=list(PRECHECK_CHECKS), default=list(PRECHECK_CHECKS)),
+    min_release=dict(type='str', default=ON_PREM_MIN_RELEASE),
+    checks=dict(type='list', elements='str', choices=list(CHECKS), default=list(CHECKS)),
     vpn=dict(type='str', default='0'),
     fail_on=dict(type='list', elements='str', default=[]),
+    max_age=dict(type='int', default=86400),
+    diagnose=dict(type='str', choices=['always', 'on_failure'], default='always'),
 ), required_together=[['ssm_client_id', 'ssm_client_secret']])
 
 SSM_GRANT = _spec(_options(
@@ -152,3 +157,33 @@ VMANAGE_LICENSE_INFO = _spec(_options(
     VMANAGE_OPTIONS, HTTP_OPTIONS,
     gather=dict(type='list', elements='str', choices=['accounts', 'licenses', 'ssm_check'], default=[]),
 ))
+
+# The SSM On-Prem connection alone: what license_report validates each host's SSM variables against.
+SSM_CONNECTION = _spec(_options(SSM_OPTIONS, HTTP_OPTIONS))
+
+LICENSE_REPORT = _spec(_options(
+    SSM_OPTIONS, HTTP_OPTIONS,
+    hosts=dict(type='list', elements='str'),
+    facts_var=dict(type='str', default='license_compliance_info'),
+    dest=dict(type='path', default='reports'),
+    formats=dict(type='list', elements='str', choices=['json', 'junit', 'html'], default=['json', 'junit', 'html']),
+    title=dict(type='str', default='SD-WAN licence compliance'),
+    max_sync_age=dict(type='int', default=86400),
+    min_release=dict(type='str', default=ON_PREM_MIN_RELEASE),
+    verify_grants=dict(type='bool', default=True),
+))
+
+_SPEC_RULES = ('mutually_exclusive', 'required_together', 'required_one_of', 'required_if', 'required_by')
+
+
+def validator(spec):
+    """An ArgumentSpecValidator for a module spec of this file, with its rules (required_if...)."""
+    return ArgumentSpecValidator(spec['argument_spec'], **dict((rule, spec[rule]) for rule in _SPEC_RULES if rule in spec))
+
+
+def validated(spec, args, what):
+    """``args`` validated against ``spec`` (defaults filled in); INVALID_INPUT naming ``what`` when they are not valid."""
+    result = validator(spec).validate(args)
+    if result.error_messages:
+        raise LicenseSyncError('INVALID_INPUT', '%s: %s' % (what, result.error_messages[0]))
+    return result.validated_parameters

@@ -46,6 +46,12 @@ CAUSES = {
         'cookie. Check that no proxy or load balancer between the controller and SSM On-Prem drops or rewrites that header or '
         'the XSRF-TOKEN/_lic_engine_session cookies (ssm_proxy, HTTPS_PROXY), and that ssm_url reaches SSM On-Prem directly; '
         'then run again.', False),
+    'SSM_GRANT_API_UNAVAILABLE': Cause(
+        "SSM On-Prem offers no API Toolkit grant management that this collection can drive",
+        'Create the Resource Owner Grant by hand: in SSM On-Prem open Admin Workspace > API Toolkit > Resource Owner Grant, '
+        'save it, and pass its Client ID and Client Secret as ssm_client_id and ssm_client_secret (inventory, vault, extra '
+        'vars or SSM_CLIENT_ID/SSM_CLIENT_SECRET); the fix playbook then proves, stores and syncs with that grant and '
+        'manages no grant itself.', False),
     'SSM_BUSY': Cause(
         'SSM On-Prem answered with a transient failure (rate limit or server error) even after the retries',
         'Nothing needs to change on vManage or in the grant: SSM On-Prem rate-limited (HTTP 429) or failed (HTTP 5xx) the '
@@ -154,16 +160,20 @@ _HTML_TAG = re.compile(r'(?s)<[^>]*>')
 _SPACES = re.compile(r'\s+')
 
 
+def plain_text(text):
+    """``text`` with the tags of an HTML page (an nginx error page quoted by vManage, say) removed and spaces collapsed."""
+    if '<' in text and '>' in text and re.search(r'(?i)<(html|body|head|title|center|h1)\b', text):
+        text = _HTML_TAG.sub(' ', _HTML_DROP.sub(' ', text))
+    return _SPACES.sub(' ', text).strip()
+
+
 def body_excerpt(body, redactor):
     """A short redacted quote of a response body (tags of an HTML page removed)."""
     if body is None:
         return None
     if isinstance(body, bytes):
         body = body.decode('utf-8', 'replace')
-    text = redactor.text(body[:_REDACTION_WINDOW_CHARS])
-    if '<' in text and '>' in text and re.search(r'(?i)<(html|body|head|title|center|h1)\b', text):
-        text = _HTML_TAG.sub(' ', _HTML_DROP.sub(' ', text))
-    text = _SPACES.sub(' ', text).strip()
+    text = plain_text(redactor.text(body[:_REDACTION_WINDOW_CHARS]))
     if len(text) > _BODY_EXCERPT_CHARS:
         text = text[:_BODY_EXCERPT_CHARS - 3] + '...'
     return text or None
@@ -219,3 +229,11 @@ class LicenseSyncError(Exception):
             'status': self.status,
             'body_excerpt': self.body_excerpt,
         }
+
+
+def failure_result(error, **extra):
+    """The failed module result of a LicenseSyncError (msg, cause, remedy, url, status...) plus ``extra``."""
+    result = dict(failed=True, changed=False)
+    result.update((key, value) for key, value in error.to_result().items() if value is not None)
+    result.update(extra)
+    return result

@@ -19,11 +19,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import failure_result
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError, failure_result
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.redact import SECRET_CHANGED, SECRET_HIDDEN
 
-SECRET_HIDDEN = '(hidden)'
-SECRET_CHANGED = '(hidden, changed)'
 # The API Toolkit does not publish its limit; 100 characters stay well inside what a Rails string column
 # accepts and leave room for the default name license-sync-<inventory_hostname>.
 NAME_MAX_CHARS = 100
@@ -46,8 +44,8 @@ def _diff_view(grant, secret):
     return dict(name=grant.get('name'), type=grant.get('type'), client_id=grant.get('client_id'), client_secret=secret)
 
 
-def _token_user(params):
-    """The SSM user of the password grant: ssm_username, else the admin user (the field note uses admin for both)."""
+def token_user(params):
+    """(user, password) of the password grant: ssm_username, else the admin user (SSM On-Prem's admin is also a local user)."""
     if params.get('ssm_username'):
         return params['ssm_username'], params.get('ssm_password')
     return params.get('ssm_admin_username'), params.get('ssm_admin_password')
@@ -56,7 +54,7 @@ def _token_user(params):
 def prove(ssm, client_id, client_secret, grant_type, params):
     """Token request with the grant's credentials; raises GRANT_NOT_FOUND, SSM_BAD_USER_CREDENTIALS... on failure."""
     if grant_type == 'resource_owner':
-        username, password = _token_user(params)
+        username, password = token_user(params)
         ssm.request_token(client_id, client_secret, grant_type='password', username=username, password=password)
     else:
         ssm.request_token(client_id, client_secret, grant_type='client_credentials')

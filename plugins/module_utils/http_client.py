@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import email.utils
 import ipaddress
 import json
@@ -111,6 +112,30 @@ def normalize_base_url(value, option, default_port, port=None, port_option=None)
     return 'https://%s:%d' % (host, final_port)
 
 
+def ssm_base_url(url):
+    """An SSM URL as ``https://host:port`` (SSM On-Prem's default port when none is given)."""
+    return normalize_base_url(url, 'ssm_url', PRODUCTS['ssm'].default_port)
+
+
+def same_url(left, right):
+    """True when two SSM URLs name the same host and port (default port, case and trailing slash ignored)."""
+    if not left or not right:
+        return left == right
+    try:
+        return ssm_base_url(left) == ssm_base_url(right)
+    except LicenseSyncError:
+        return left.strip().rstrip('/').lower() == right.strip().rstrip('/').lower()
+
+
+def is_ip_address(text):
+    """True for an IPv4 or IPv6 address (not a host name)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _split_host_port(netloc, option):
     if netloc.startswith('['):
         inner, closing, after = netloc[1:].partition(']')
@@ -165,7 +190,8 @@ class HttpClient:
 
     IDEMPOTENT_METHODS = ('GET', 'HEAD', 'PUT', 'DELETE')
     RETRY_STATUSES = (429, 500, 502, 503, 504)
-    NOT_PROCESSED_STATUSES = (429,)
+    # 429 and 503: the server says it did not process the request (RFC 9110 15.6.4, RFC 6585 4), so any request may be retried.
+    NOT_PROCESSED_STATUSES = (429, 503)
     BACKOFF_S = 1.0
     BACKOFF_MAX_S = 8.0
     RETRY_AFTER_CAP_S = 30.0
@@ -173,10 +199,13 @@ class HttpClient:
     MAX_BODY_BYTES = 16 * 1024 * 1024
 
     def __init__(self, base_url, *, product, validate_certs=True, ca_path=None, proxy=None,
-                 timeout=30, retries=3, warn=None, debug=None, redactor=None):
+                 timeout=30, retries=3, warn=None, debug=None, redactor=None, trace=None):
         if not HAS_REQUESTS:
             raise LicenseSyncError('MISSING_LIBRARY', 'The Python library requests is required: %s' % REQUESTS_IMPORT_ERROR)
         self.product = PRODUCTS[product]
+        self._product_key = product
+        # trace.Trace of the run (trace_dir), which records every exchange; None: nothing recorded.
+        self.trace = trace
         self.redactor = redactor or Redactor()
         self.warn = self.redactor.channel(warn)
         self.debug = self.redactor.channel(debug)
@@ -241,7 +270,7 @@ class HttpClient:
         A status of 300 or more raises unless it is in ``allow_status``; an allowed status is the
         caller's to handle and never retried. ``idempotent`` defaults to GET/HEAD/PUT/DELETE: those are
         retried after transient transport failures and RETRY_STATUSES; any other request only after a
-        429 (the server did not process it). ``retries`` overrides the run's retry count for this call.
+        429 or a 503 (the server did not process it). ``retries`` overrides the run's retry count for this call.
         """
         method = method.upper()
         url = self.base_url + path
@@ -281,6 +310,7 @@ class HttpClient:
         return self._send_once(method, url, **kwargs)
 
     def _send_once(self, method, url, **kwargs):
+        started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
         try:
             response = self.session.request(method, url, verify=self.verify, proxies=self.proxies, timeout=self.timeout,
                                             allow_redirects=False, stream=True, **kwargs)
@@ -289,7 +319,16 @@ class HttpClient:
             finally:
                 response.close()
         except requests.exceptions.RequestException as exc:
-            raise self._transport_failure(exc, url)
+            failure = self._transport_failure(exc, url)
+            if self.trace is not None and exc.request is not None:
+                self.trace.record(self._product_key, started, time.monotonic() - clock, exc.request, error=failure.reason)
+            raise failure
+        except _TransportFailure as failure:
+            if self.trace is not None:
+                self.trace.record(self._product_key, started, time.monotonic() - clock, response.request, error=failure.reason)
+            raise
+        if self.trace is not None:
+            self.trace.record(self._product_key, started, time.monotonic() - clock, response.request, response)
         return response
 
     def _read_body(self, response, method, url):

@@ -18,40 +18,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import PRODUCTS, normalize_base_url
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import failure_result
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import parse_release
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.checks import require_on_prem_release
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError, failure_result
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import same_url
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.redact import SECRET_CHANGED, SECRET_HIDDEN
 
-ON_PREM_MIN_RELEASE = '20.9.1'
-SECRET_HIDDEN = '(hidden)'
-SECRET_CHANGED = '(hidden, changed)'
 # Causes of a refused token request that writing the settings and authenticating again can fix.
-CREDENTIAL_CAUSES = frozenset(('GRANT_NOT_FOUND', 'SSM_BAD_USER_CREDENTIALS', 'SSM_GRANT_TYPE_MISMATCH'))
-
-
-def require_on_prem_release(vmanage, minimum=ON_PREM_MIN_RELEASE):
-    """Raise RELEASE_TOO_OLD below the release that introduced on-prem licensing."""
-    if vmanage.version < parse_release(minimum):
-        raise LicenseSyncError(
-            'RELEASE_TOO_OLD',
-            'vManage runs release %s; on-prem licensing (SSM On-Prem) needs %s or later' % (vmanage.release, minimum),
-        )
-
-
-def ssm_base_url(url):
-    """An SSM URL as ``https://host:port`` (SSM On-Prem's default port when none is given)."""
-    return normalize_base_url(url, 'ssm_url', PRODUCTS['ssm'].default_port)
-
-
-def same_url(left, right):
-    """True when two SSM URLs name the same host and port (default port, case and trailing slash ignored)."""
-    if not left or not right:
-        return left == right
-    try:
-        return ssm_base_url(left) == ssm_base_url(right)
-    except LicenseSyncError:
-        return left.strip().rstrip('/').lower() == right.strip().rstrip('/').lower()
+CREDENTIAL_CAUSES = frozenset(('GRANT_NOT_FOUND', 'SSM_BAD_USER_CREDENTIALS', 'SSM_GRANT_TYPE_MISMATCH', 'CREDENTIALS_MISSING'))
 
 
 def prove_grant(params, ctx):
@@ -91,10 +64,12 @@ def run_license_auth(params, ctx):
         prove_grant(params, ctx)
 
         same_server = current.get('mode') == desired['mode'] and same_url(current.get('ssm_url'), desired['ssm_url'])
-        readable_match = same_server and current.get('client_id') == desired['client_id'] and current.get('secret_stored')
+        # secret_stored None: vManage does not show whether it stores a secret; its use by fetchAccounts below tells.
+        secret_possible = current.get('secret_stored') is not False
+        readable_match = same_server and current.get('client_id') == desired['client_id'] and secret_possible
         stored_user_match = bool(user.get('credentials_stored')) and user.get('user') == params['ssm_username']
         # Probed even when the settings will change: if vManage cannot reach this SSM, no write helps, and none can be undone.
-        stored_config_complete = same_server and current.get('secret_stored') and user.get('credentials_stored')
+        stored_config_complete = same_server and current.get('client_id') and secret_possible and user.get('credentials_stored')
         stored_authenticates = bool(stored_config_complete) and stored_config_authenticates(vmanage)
         unchanged = readable_match and stored_user_match and params['update_secret'] == 'on_create' and stored_authenticates
 
@@ -106,7 +81,7 @@ def run_license_auth(params, ctx):
             restored=False,
         )
         if ctx.diff:
-            before = _view(current, SECRET_HIDDEN if current.get('secret_stored') else None)
+            before = _view(current, SECRET_HIDDEN if current.get('client_id') and current.get('secret_stored') is not False else None)
             after = before if unchanged else _view(desired, SECRET_CHANGED)
             result['diff'] = dict(before=before, after=after)
         if unchanged or ctx.check_mode:

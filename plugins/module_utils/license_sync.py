@@ -10,10 +10,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import time
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_auth import require_on_prem_release
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.checks import require_on_prem_release
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import classify_vmanage_error
 
 
@@ -66,13 +67,19 @@ def select_accounts(accounts, smart_account, virtual_account, ctx):
 
 
 def wait_for_sync(vmanage, previous_time, params, ctx):
-    """Poll user settings until a sync newer than ``previous_time`` is recorded; its record, or SYNC_TIMEOUT."""
+    """Poll user settings until a sync newer than ``previous_time`` is recorded; its record, or SYNC_TIMEOUT.
+
+    Only for a vManage that reports last-sync fields (user_settings ``last_sync.reported``): without them there is
+    nothing to wait for, and the sync call's own answer is the result.
+    """
     deadline = time.time() + params['wait_timeout']
     sleep = max(1, params['wait_sleep'])
     polls = params['wait_timeout'] // sleep + 1
     last = None
     for _poll in range(polls + 1):
         last = vmanage.user_settings()['last_sync']
+        if not last['reported']:
+            return None
         if last.get('time') is not None and last.get('time') != previous_time:
             return last
         if time.time() + sleep > deadline:
@@ -95,6 +102,12 @@ def _sync_failure(record):
                             'vManage recorded a failed licence sync: %s' % error)
 
 
+def _answered_sync():
+    """The last-sync record of a vManage that reports none: the sync call answered 200, now (controller clock)."""
+    return dict(time=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z', age_s=0, ok=True,
+                error=None, reported=False)
+
+
 def run_license_sync(params, ctx):
     with ctx.clients.vmanage(params) as vmanage:
         require_on_prem_release(vmanage)
@@ -102,25 +115,52 @@ def run_license_sync(params, ctx):
         if before.get('mode') != 'on-prem':
             raise LicenseSyncError('MODE_NOT_ONPREM', 'vManage licensing mode is %r, not on-prem' % before.get('mode'))
         last_sync = before['last_sync']
-        fresh = bool(last_sync['ok']) and last_sync['age_s'] is not None and last_sync['age_s'] <= params['max_age']
         result = dict(changed=False, synced=False, last_sync=last_sync)
-        if fresh and not params['force']:
-            return result
+        accounts = None
+        if not params['force']:
+            if last_sync['reported']:
+                if last_sync['ok'] and last_sync['age_s'] is not None and last_sync['age_s'] <= params['max_age']:
+                    return result
+            else:
+                # No last-sync record to judge freshness by (Cisco documents none): vManage proving now that its stored
+                # grant and SSM user work (fetchAccounts, a read) is the freshness test; a failure of it means sync.
+                # One text for every host: Ansible shows a repeated warning once per run.
+                ctx.warn('vManage does not report its last licence sync (no lastSyncTime in its user settings, as Cisco '
+                         'documents them): max_age cannot apply, so vmanage_license_sync syncs only when vManage fails to '
+                         'fetch its accounts from SSM On-Prem with the stored grant (force: true syncs anyway)')
+                accounts = _live_accounts(vmanage)
+                if accounts is not None:
+                    result['verified_by'] = 'fetchAccounts'
+                    return result
         result['changed'] = True
         if ctx.check_mode:
             return result
 
         if params['authenticate']:
             vmanage.authenticate(params['ssm_username'], params['ssm_password'])
-        account, virtual_account = select_accounts(vmanage.fetch_accounts(), params['smart_account'] or params.get('ssm_account'),
+            accounts = None
+        account, virtual_account = select_accounts(accounts or vmanage.fetch_accounts(),
+                                                   params['smart_account'] or params.get('ssm_account'),
                                                    params['virtual_account'], ctx)
         vmanage.sync(account, virtual_account, params['license_type'])
         result['accounts'] = [dict(account, virtual_accounts=[virtual_account])]
         if not params['wait']:
             return result
-        record = wait_for_sync(vmanage, before['last_sync'].get('time'), params, ctx)
-        if not record.get('ok'):
+        record = wait_for_sync(vmanage, last_sync.get('time'), params, ctx) if last_sync['reported'] else None
+        if record is None:
+            record = _answered_sync()
+        elif not record.get('ok'):
             raise _sync_failure(record)
         result.update(synced=True, last_sync=record,
                       licenses=vmanage.licenses(virtual_account['virtual_account_id'], params['license_type']))
     return result
+
+
+def _live_accounts(vmanage):
+    """fetchAccounts' accounts when vManage authenticates to SSM On-Prem with what it stores, else None (a sync is due)."""
+    try:
+        return vmanage.fetch_accounts()
+    except LicenseSyncError as error:
+        if error.cause == 'SSM_BUSY':
+            raise
+        return None

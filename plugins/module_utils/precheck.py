@@ -1,12 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, sdwan_ops maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Logic of vmanage_precheck: the troubleshooting list of the field note, automated.
+"""Logic of vmanage_precheck: the troubleshooting list, automated, for one vManage, and the fix plan.
 
 FOR INTERNAL COLLECTION USE ONLY.
 
-Each selected check records ``pass``, ``fail``, ``warn`` or ``skip`` (with why) and, when it finds a
-problem, a stable cause code. A check whose prerequisite failed is skipped instead of failing again.
+The precheck gathers facts by probing (read-only) and hands them to the one check model (checks.assess), which also
+judges the fleet's compliance report. With ``diagnose: on_failure`` (the fix playbook) it first reads what every run
+needs (settings, user settings, vManage's own live check against SSM On-Prem) and probes further (ready, DNS, TCP
+from vManage, the controller's look at SSM On-Prem, token requests) only when those show a problem: a healthy vManage
+costs the requests of a compliance run.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,277 +17,143 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-from urllib.parse import urlsplit
 
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import checks as model
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import CAUSES, LicenseSyncError
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_auth import same_url, ssm_base_url
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import _is_ip as is_ip_address, parse_release
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import parse_release
 
-ANY_HTTP_ANSWER = tuple(range(300, 600))  # any answer proves TCP and TLS; the backend is the next check
-VMANAGE_CHECKS = ('release', 'ready', 'mode', 'ssm_url', 'dns', 'reach_from_vmanage', 'stored_auth')
-# Causes of vManage failing to reach the SSM On-Prem of its stored URL. When that URL is not the one the fix stores, they
-# say nothing about the fix: the checks dns, reach_from_vmanage, ssm_reach and ssm_backend probe the URL it stores.
-STORED_URL_REACH_CAUSES = ('SSM_UNREACHABLE_FROM_VMANAGE', 'DNS_MISSING', 'SSM_TLS_UNTRUSTED', 'SSM_BACKEND_DOWN')
+# The checks that need vManage (a login); the others only the controller and SSM On-Prem.
+SSM_ONLY_CHECKS = frozenset(('controller_to_ssm', 'ssm_backend', 'supplied_grant'))
+# The checks that read vManage's live check (fetchAccounts with what it stores).
+_LIVE_CHECKS = frozenset(('stored_auth', 'grant', 'ssm_user', 'credentials', 'vmanage_to_ssm', 'dns', 'ssm_backend', 'last_sync'))
 
 
-class Report:
-    """The checks of one precheck run, in the order they ran."""
-
-    def __init__(self, selected):
-        self.selected = set(selected)
-        self.checks = []
-        self._by_name = {}
-
-    def record(self, name, status, detail, cause=None, remedy=None):
-        if cause and not remedy:
-            remedy = CAUSES[cause].remedy
-        entry = dict(name=name, status=status, detail=detail, cause=cause, remedy=remedy)
-        self.checks.append(entry)
-        self._by_name[name] = entry
-
-    def run(self, name, check, *args, **kwargs):
-        """Run ``check`` if selected, unless one of ``unless`` (reasons; None = no reason) says why not.
-
-        A LicenseSyncError raised by the check fails it with the error's cause.
-        """
-        if name not in self.selected:
-            return
-        for reason in kwargs.get('unless', ()):
-            if reason:
-                self.record(name, 'skip', 'skipped: %s' % reason)
-                return
-        try:
-            check(name, *args)
-        except LicenseSyncError as error:
-            self.record(name, 'fail', error.detail, error.cause, error.remedy)
-
-    def failed(self, *names):
-        """Why checks that need ``names`` cannot run: the first of them that failed, else None."""
-        for name in names:
-            entry = self._by_name.get(name)
-            if entry and entry['status'] == 'fail':
-                return 'check %s failed' % name
-        return None
-
-    def entry(self, name):
-        return self._by_name.get(name)
-
-    def findings(self):
-        found, seen = [], set()
-        for check in self.checks:
-            code = check['cause']
-            if check['status'] in ('fail', 'warn') and code and code not in seen:
-                seen.add(code)
-                cause = CAUSES[code]
-                found.append(dict(code=code, title=cause.title, detail=check['detail'], remedy=check['remedy'],
-                                  fixable=cause.fixable, blocking=check['status'] == 'fail'))
-        return found
-
-
-def _endpoint(url):
-    parts = urlsplit(ssm_base_url(url))
-    return parts.hostname, parts.port
-
-
-def _needs_credentials(params, *names):
-    missing = [name for name in names if not params.get(name)]
-    return 'no %s given' % '/'.join(missing) if missing else None
+def _token_outcome(ssm, client_id, secret, params):
+    token, failure = model.probe(ssm.request_token, client_id, secret, grant_type='password',
+                                 username=params['ssm_username'], password=params['ssm_password'])
+    if failure:
+        return failure
+    return model.outcome(True, 'SSM On-Prem issued a token for client id %s and user %r' % (client_id, params['ssm_username']))
 
 
 class Precheck:
-    def __init__(self, params, ctx, report):
+    def __init__(self, params, ctx):
         self.params = params
         self.ctx = ctx
-        self.report = report
-        self.minimum = parse_release(params['min_release'])
+        self.selected = set(params['checks'])
+        self.facts = {}
         self.vmanage = None
-        self._settings = None
-        self._settings_error = None
+        self.ssm = None
 
-    # facts shared by the checks
-
-    def settings(self):
-        """vManage's licensing settings, read once; a read error fails every check that needs them."""
-        if self._settings is None and self._settings_error is None:
-            try:
-                self._settings = self.vmanage.license_settings()
-            except LicenseSyncError as error:
-                self._settings_error = error
-        if self._settings_error:
-            raise self._settings_error
-        return self._settings
-
-    def _stored(self, field):
-        """A field of the stored settings, or None when vManage or its settings cannot be read."""
-        if self.vmanage is None:
-            return None
-        try:
-            return self.settings().get(field)
-        except LicenseSyncError:
-            return None
-
-    @property
-    def stored_url(self):
-        return self._stored('ssm_url')
+    def expected(self):
+        return dict(ssm_url=self.params.get('ssm_url'), min_release=self.params['min_release'], max_age=self.params['max_age'],
+                    purpose='fix', supplied_client_id=self.params.get('ssm_client_id'))
 
     @property
     def ssm_url(self):
-        """The SSM URL the controller probes: the given one, else the one vManage stores."""
-        return self.params.get('ssm_url') or self.stored_url
-
-    # the checks, in the order of the field note
-
-    def release(self, name):
-        if self.vmanage.version < self.minimum:
-            self.report.record(name, 'fail', 'vManage runs %s; on-prem licensing needs %s or later' % (
-                self.vmanage.release, self.params['min_release']), 'RELEASE_TOO_OLD')
-        else:
-            self.report.record(name, 'pass', 'vManage runs %s (>= %s)' % (self.vmanage.release, self.params['min_release']))
-
-    def ready(self, name):
-        if self.vmanage.ready():
-            self.report.record(name, 'pass', 'vManage reports it is ready')
-        else:
-            self.report.record(name, 'fail', 'vManage reports it is not ready (client/server/ready)', 'VMANAGE_NOT_READY')
-
-    def mode(self, name):
-        mode = self.settings().get('mode')
-        if mode == 'on-prem':
-            self.report.record(name, 'pass', 'licensing mode is on-prem')
-        else:
-            self.report.record(name, 'fail', 'licensing mode is %r, not on-prem' % mode, 'MODE_NOT_ONPREM')
-
-    def ssm_url_set(self, name):
-        stored, given = self.settings().get('ssm_url'), self.params.get('ssm_url')
-        if not stored:
-            self.report.record(name, 'fail', 'vManage has no SSM On-Prem URL configured', 'SSM_URL_MISSING')
-        elif given and not same_url(stored, given):
-            self.report.record(name, 'fail', 'vManage uses SSM On-Prem at %s, expected %s' % (stored, given), 'SSM_URL_MISMATCH')
-        else:
-            self.report.record(name, 'pass', 'vManage uses SSM On-Prem at %s' % stored)
-
-    def dns(self, name):
-        servers = self.vmanage.dns_servers()
-        if servers:
-            self.report.record(name, 'pass', 'vManage name servers: %s' % ', '.join(servers))
-            return
-        host = _endpoint(self.ssm_url)[0] if self.ssm_url else None
-        if host and not is_ip_address(host):
-            self.report.record(name, 'fail', 'vManage has no name server configured but must resolve %s' % host, 'DNS_MISSING')
-        else:
-            self.report.record(name, 'warn', 'vManage has no name server configured (SSM On-Prem is addressed by IP; '
-                               'cloud services such as cloudsso.cisco.com still need DNS)', 'DNS_MISSING')
-
-    def reach_from_vmanage(self, name):
-        host, port = _endpoint(self.ssm_url)
-        vpn = self.params['vpn']
-        probe = self.vmanage.nping_tcp(host, port, vpn=vpn)
-        if probe['reachable']:
-            self.report.record(name, 'pass', 'vManage reaches %s:%s over TCP (VPN %s)' % (host, port, vpn))
-        else:
-            self.report.record(name, 'fail', 'vManage cannot open TCP to %s:%s (VPN %s): %s' % (
-                host, port, vpn, ' / '.join(probe.get('raw') or []) or 'no answer'), 'SSM_UNREACHABLE_FROM_VMANAGE')
-
-    def ssm_reach(self, name, ssm):
-        ssm.http.request('GET', '/', allow_status=ANY_HTTP_ANSWER)
-        self.report.record(name, 'pass', 'the controller reaches SSM On-Prem at %s and trusts its certificate' % self.ssm_url)
-
-    def ssm_backend(self, name, ssm):
-        if ssm.backend_alive():
-            self.report.record(name, 'pass', 'the SSM On-Prem backend answers')
-        else:
-            self.report.record(name, 'fail', 'SSM On-Prem answers but its backend does not (HTTP 502 from its front)', 'SSM_BACKEND_DOWN')
-
-    def stored_auth(self, name):
-        """vManage authenticates to SSM On-Prem with its stored grant and SSM user, proven by fetchAccounts (a read).
-
-        Without a stored SSM user only vManage's authenticate call could prove the grant, and it is a write (it
-        stores the user): that state is reported as CREDENTIALS_MISSING, which the fix (push and authenticate) repairs.
-        """
-        settings = self.settings()
-        if not (settings.get('client_id') and settings.get('secret_stored')):
-            self.report.record(name, 'fail', 'vManage stores no SSM On-Prem client id and secret', 'CREDENTIALS_MISSING')
-            return
-        stored_user = self.vmanage.user_settings()
-        if not stored_user['credentials_stored']:
-            self.report.record(name, 'fail', 'vManage stores client id %s but no SSM On-Prem user: it has not authenticated '
-                               'to SSM On-Prem with this grant yet' % settings['client_id'], 'CREDENTIALS_MISSING')
-            return
-        try:
-            self.vmanage.fetch_accounts()
-        except LicenseSyncError as error:
-            if error.cause not in STORED_URL_REACH_CAUSES or not self._url_replaced():
-                raise
-            self.report.record(name, 'warn', 'vManage fails with the SSM On-Prem URL it stores (%s), which the fix replaces with %s: %s' % (
-                self.stored_url, self.params['ssm_url'], error.detail), error.cause, error.remedy)
-            return
-        self.report.record(name, 'pass', 'vManage authenticated to SSM On-Prem as %r with its stored client id %s' % (
-            stored_user['user'], settings['client_id']))
-
-    def grant(self, name, ssm):
-        client_id = self.params['ssm_client_id']
-        ssm.request_token(client_id, self.params['ssm_client_secret'], grant_type='password',
-                          username=self.params['ssm_username'], password=self.params['ssm_password'])
-        stored_id = self._stored('client_id')
-        if stored_id and stored_id != client_id:
-            self.report.record(name, 'warn', 'the grant %s issues tokens, but vManage stores client id %s' % (client_id, stored_id))
-        else:
-            self.report.record(name, 'pass', 'the grant %s issues tokens for %r' % (client_id, self.params['ssm_username']))
-
-    # order and prerequisites
+        """The SSM URL of the probes: the one the run stores (given), else the one vManage stores."""
+        return self.params.get('ssm_url') or (self.facts.get('settings') or {}).get('ssm_url')
 
     def run(self):
-        report = self.report
-        needs_vmanage = bool(report.selected & set(VMANAGE_CHECKS + ('login',))) or not self.params.get('ssm_url')
         with contextlib.ExitStack() as stack:
-            if needs_vmanage:
-                report.selected.add('login')
-                try:
-                    self.vmanage = stack.enter_context(self.ctx.clients.vmanage(self.params))
-                except LicenseSyncError as error:
-                    report.record('login', 'fail', error.detail, error.cause, error.remedy)
-                else:
-                    report.record('login', 'pass', 'logged in to vManage %s as %s' % (
-                        self.vmanage.release, self.params['vmanage_username']))
-            login_failed = report.failed('login')
-            report.run('release', self.release, unless=[login_failed])
-            report.run('ready', self.ready, unless=[login_failed])
-            report.run('mode', self.mode, unless=[login_failed])
-            report.run('ssm_url', self.ssm_url_set, unless=[login_failed])
-            report.run('dns', self.dns, unless=[login_failed])
-            report.run('reach_from_vmanage', self.reach_from_vmanage, unless=[
-                login_failed, None if self.stored_url or self.params.get('ssm_url') else 'no SSM On-Prem URL known'])
-            ssm = self._open_ssm(stack)
-            report.run('ssm_reach', self.ssm_reach, ssm, unless=[self._no_ssm_url()])
-            report.run('ssm_backend', self.ssm_backend, ssm, unless=[self._no_ssm_url(), report.failed('ssm_reach')])
-            report.run('stored_auth', self.stored_auth, unless=[
-                login_failed, report.failed('release', 'mode'), None if self.stored_url else 'vManage has no SSM On-Prem URL',
-                report.failed('reach_from_vmanage', 'ssm_reach', 'ssm_backend')])
-            report.run('grant', self.grant, ssm, unless=[
-                self._no_ssm_url(),
-                _needs_credentials(self.params, 'ssm_client_id', 'ssm_client_secret'),
-                _needs_credentials(self.params, 'ssm_username', 'ssm_password'),
-                report.failed('ssm_reach', 'ssm_backend')])
+            if self.selected - SSM_ONLY_CHECKS or not self.params.get('ssm_url'):
+                self._read_vmanage(stack)
+            healthy = self._healthy_so_far()
+            if self.params['diagnose'] == 'on_failure' and healthy:
+                self.facts['not_probed'] = 'not needed: vManage authenticated to SSM On-Prem with its settings just now'
+            else:
+                self._diagnose(stack)
+        return model.assess(self.facts, self.expected())
 
-    def _url_replaced(self):
-        """Whether the ssm_url check found that vManage stores another URL than the given one (the one the fix stores)."""
-        entry = self.report.entry('ssm_url')
-        return bool(entry) and entry['cause'] == 'SSM_URL_MISMATCH'
+    def _read_vmanage(self, stack):
+        facts = self.facts
+        try:
+            self.vmanage = stack.enter_context(self.ctx.clients.vmanage(self.params, read_only=True))
+        except LicenseSyncError as error:
+            facts['login'] = model.failed(error)
+            return
+        vmanage = self.vmanage
+        facts['login'] = model.outcome(True, 'logged in to vManage %s as %s' % (vmanage.release, self.params['vmanage_username']))
+        facts['release'] = vmanage.release
+        if vmanage.version < parse_release(self.params['min_release']):
+            return
+        settings, failure = model.probe(vmanage.license_settings)
+        facts['settings'] = settings or failure
+        user, failure = model.probe(vmanage.user_settings)
+        facts['user'] = user or failure
+        if settings and user and self.selected & _LIVE_CHECKS:
+            facts['live'] = model.live_check(vmanage, settings, user)[0]
 
-    def _no_ssm_url(self):
-        return None if self.ssm_url else 'no SSM On-Prem URL known (set ssm_url)'
+    def observed(self):
+        """What vManage and SSM On-Prem answered, by the lab's dialect axes (the clients' ``observed``)."""
+        observed = {}
+        for client in (self.vmanage, self.ssm):
+            observed.update(getattr(client, 'observed', None) or {})
+        return observed
 
-    def _open_ssm(self, stack):
-        if not self.ssm_url or not self.report.selected & {'ssm_reach', 'ssm_backend', 'grant'}:
-            return None
-        return stack.enter_context(self.ctx.clients.ssm(self.params, url=self.ssm_url))
+    def _healthy_so_far(self):
+        """Whether what every run reads shows no problem: then a diagnosis has nothing to explain."""
+        live = self.facts.get('live')
+        if not live or live['ok'] is not True:
+            return False
+        found = model.findings(model.assess(dict(self.facts, not_probed='-'), self.expected()))
+        return not found and not self._supplied_differs()
+
+    def _supplied_differs(self):
+        stored = (self.facts.get('settings') or {}).get('client_id')
+        return bool(self.params.get('ssm_client_id')) and self.params['ssm_client_id'] != stored
+
+    def _diagnose(self, stack):
+        facts, params, vmanage = self.facts, self.params, self.vmanage
+        usable = vmanage is not None and 'release' in facts and vmanage.version >= parse_release(params['min_release'])
+        if usable and 'ready' in self.selected:
+            ready, failure = model.probe(vmanage.ready)
+            facts['ready'] = failure or model.outcome(True, 'ready', ready=ready)
+        if usable and 'dns' in self.selected:
+            servers, failure = model.probe(vmanage.dns_servers)
+            facts['dns'] = failure or model.outcome(True, 'read', servers=servers)
+        if usable and 'vmanage_to_ssm' in self.selected and self.ssm_url:
+            host, port = model.ssm_endpoint(self.ssm_url)
+            result, failure = model.probe(vmanage.nping_tcp, host, port, vpn=params['vpn'])
+            facts['nping'] = failure or model.outcome(True, 'probed', host=host, port=port, vpn=params['vpn'], **result)
+        if self.ssm_url and self.selected & {'controller_to_ssm', 'ssm_backend', 'grant', 'supplied_grant'}:
+            self.ssm = ssm = stack.enter_context(self.ctx.clients.ssm(params, url=self.ssm_url))
+            facts['controller'] = model.controller_look(ssm, self.ssm_url)
+            self._tokens(ssm)
+
+    def _tokens(self, ssm):
+        """Token requests from the controller with the supplied grant: for the stored grant when they are the same."""
+        params, facts = self.params, self.facts
+        if not (params.get('ssm_client_id') and params.get('ssm_client_secret')):
+            return
+        if not (params.get('ssm_username') and params.get('ssm_password')):
+            facts['supplied_grant'] = model.outcome(None, 'no ssm_username/ssm_password given for the token request')
+            return
+        if not facts['controller']['reached'] or facts['controller']['backend'] is False:
+            return
+        token = _token_outcome(ssm, params['ssm_client_id'], params['ssm_client_secret'], params)
+        if self._supplied_differs():
+            facts['supplied_grant'] = token
+            if token['ok']:
+                stored = (facts.get('settings') or {}).get('client_id')
+                facts['supplied_grant'] = model.outcome(True, '%s; vManage stores client id %s, which the fix keeps while it works'
+                                                        % (token['detail'], stored) if stored else token['detail'])
+        else:
+            facts['stored_grant'] = token
+            if token['ok'] is False and token['cause'] not in model.CONTROLLER_SIDE_CAUSES:
+                facts['supplied_grant'] = token  # the fix would store this very grant again
 
 
-def _verdict(findings):
-    blocking = [finding for finding in findings if finding['blocking']]
-    if not blocking:
-        return 'healthy'
-    return 'fixable' if all(finding['fixable'] for finding in blocking) else 'blocked'
+def report_lines(result):
+    """The verdict as an operator reads it: one line per check, what to do under each failed or warned one, the plan."""
+    lines = ['verdict: %s (vManage %s)' % (result['verdict'].upper(), result['release'] or 'release unknown')]
+    for check in result['checks']:
+        lines.append('[%s] %s: %s%s' % (check['status'].upper(), check['name'], check['detail'],
+                                        ' (%s)' % check['cause'] if check['cause'] else ''))
+        if check['status'] in ('fail', 'warn') and check['remedy']:
+            lines.append('       what to do: %s' % check['remedy'])
+    lines.append('plan of the fix playbook: %s' % result['plan']['text'])
+    return lines
 
 
 def run_precheck(params, ctx):
@@ -292,16 +161,27 @@ def run_precheck(params, ctx):
     if unknown:
         raise LicenseSyncError('INVALID_INPUT', 'fail_on: unknown cause code(s) %s; use cause codes or "any"' % ', '.join(unknown))
     try:
-        precheck = Precheck(params, ctx, Report(params['checks']))
+        parse_release(params['min_release'])
     except LicenseSyncError:
         raise LicenseSyncError('INVALID_INPUT', 'min_release: %r is not a release such as 20.9.1' % params['min_release'])
-    precheck.run()
-
-    findings = precheck.report.findings()
-    result = dict(changed=False, checks=precheck.report.checks, findings=findings, verdict=_verdict(findings),
-                  release=precheck.vmanage.release if precheck.vmanage is not None else None)
+    precheck = Precheck(params, ctx)
+    checks = [check for check in precheck.run()
+              if check['name'] in precheck.selected or (check['name'] == 'login' and 'login' in precheck.facts)]
+    found = model.findings(checks)
+    fix_plan = model.plan(found, params['max_age'], grant_supplied=bool(params.get('ssm_client_id')))
+    facts = precheck.facts
+    settings = facts.get('settings') if 'ok' not in (facts.get('settings') or {'ok': None}) else None
+    user = facts.get('user') if 'ok' not in (facts.get('user') or {'ok': None}) else None
+    result = dict(
+        changed=False, checks=checks, findings=found, verdict=fix_plan['state_before'], plan=fix_plan,
+        release=facts.get('release'),
+        settings=dict((key, settings[key]) for key in ('mode', 'ssm_url', 'client_id')) if settings else None,
+        last_sync=user['last_sync'] if user else None,
+        dialect=precheck.observed(),
+    )
+    result['lines'] = report_lines(result)
     fail_on = set(params['fail_on'])
-    failing = [finding['code'] for finding in findings if 'any' in fail_on or finding['code'] in fail_on]
+    failing = [finding['code'] for finding in found if 'any' in fail_on or finding['code'] in fail_on]
     if failing:
         result.update(failed=True, msg='precheck found %s (fail_on: %s); see checks and findings' % (
             ', '.join(failing), ', '.join(sorted(fail_on))))

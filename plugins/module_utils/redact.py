@@ -22,6 +22,9 @@ from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 MASK = '********'
+# How a diff shows a secret that exists, and one that this run writes anew (its value never shown).
+SECRET_HIDDEN = '(hidden)'
+SECRET_CHANGED = '(hidden, changed)'
 
 # Compared after lower-casing and dropping everything but letters and digits, so that
 # client_secret, clientSecret, ssmClientSecret and X-Client-Secret all match.
@@ -48,30 +51,38 @@ def is_secret_key(name):
     return normalized in _SECRET_KEY_NAMES or normalized.endswith(_SECRET_KEY_SUFFIXES)
 
 
-def _mask_secret_pair(match):
-    if not is_secret_key(match.group('key')):
-        return match.group(0)
-    start, end = match.span('value')
-    whole_start = match.start(0)
-    text = match.group(0)
-    return text[:start - whole_start] + MASK + text[end - whole_start:]
+def _is_mask(value):
+    """A value that is already a mask (vManage shows a stored secret as asterisks): not a secret, kept as it is."""
+    return bool(value) and set(value) == {'*'}
 
 
-def _mask_value_group(match):
-    start, end = match.span('value')
-    whole_start = match.start(0)
-    text = match.group(0)
-    return text[:start - whole_start] + MASK + text[end - whole_start:]
+def _masker(mask, secret_keys_only):
+    def replace(match):
+        value = match.group('value')
+        if (secret_keys_only and not is_secret_key(match.group('key'))) or _is_mask(value):
+            return match.group(0)
+        start, end = match.span('value')
+        whole_start = match.start(0)
+        text = match.group(0)
+        return text[:start - whole_start] + mask + text[end - whole_start:]
+    return replace
 
 
 class Redactor:
-    """Masks registered secret values and the values of secret-looking keys."""
+    """Masks registered secret values and the values of secret-looking keys with ``mask``."""
 
-    def __init__(self, secrets=()):
-        self._values = set()
-        self._ordered = []
+    def __init__(self, secrets=(), mask=MASK, _known=None):
+        # Every form of every registered value, and the same longest first (so that a secret inside another is masked whole).
+        self._known = _known if _known is not None else dict(values=set(), ordered=[])
+        self.mask = mask
+        self._mask_pair = _masker(mask, True)
+        self._mask_value = _masker(mask, False)
         for secret in secrets:
             self.add(secret)
+
+    def with_mask(self, mask):
+        """A Redactor that knows the same secrets, now and as they are added later, and masks them with ``mask``."""
+        return Redactor(mask=mask, _known=self._known)
 
     def add(self, secret):
         """Register a secret value (also matched URL-encoded, URL-decoded and JSON-escaped)."""
@@ -82,9 +93,10 @@ class Redactor:
             return
         forms = set([value, unquote(value), quote(value, safe=''), quote_plus(value, safe=''), json.dumps(value)[1:-1]])
         forms.discard('')
-        if forms - self._values:
-            self._values.update(forms)
-            self._ordered = sorted(self._values, key=len, reverse=True)
+        known = self._known
+        if forms - known['values']:
+            known['values'].update(forms)
+            known['ordered'] = sorted(known['values'], key=len, reverse=True)
 
     def text(self, value):
         """``value`` as text with every known secret masked."""
@@ -93,14 +105,14 @@ class Redactor:
         if isinstance(value, bytes):
             value = value.decode('utf-8', 'replace')
         text = str(value)
-        for secret in self._ordered:
+        for secret in self._known['ordered']:
             if secret in text:
-                text = text.replace(secret, MASK)
-        text = _URL_USERINFO.sub(_mask_value_group, text)
-        text = _HEADER_LINE.sub(_mask_value_group, text)
-        text = _AUTH_SCHEME.sub(_mask_value_group, text)
+                text = text.replace(secret, self.mask)
+        text = _URL_USERINFO.sub(self._mask_value, text)
+        text = _HEADER_LINE.sub(self._mask_value, text)
+        text = _AUTH_SCHEME.sub(self._mask_value, text)
         for pattern in (_JSON_PAIR, _ESCAPED_JSON_PAIR, _PY_PAIR, _KEY_VALUE):
-            text = pattern.sub(_mask_secret_pair, text)
+            text = pattern.sub(self._mask_pair, text)
         return text
 
     def data(self, value):
@@ -124,7 +136,7 @@ class Redactor:
             query = parts.query
             if query:
                 pairs = parse_qsl(query, keep_blank_values=True)
-                query = urlencode([(key, MASK if is_secret_key(key) else item) for key, item in pairs], safe='*')
+                query = urlencode([(key, self.mask if is_secret_key(key) else item) for key, item in pairs], safe='*_')
             cleaned = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
         except ValueError:
             cleaned = str(url)
@@ -137,8 +149,7 @@ class Redactor:
                 callback(self.text(msg))
         return send
 
-    @staticmethod
-    def _masked(value):
-        if value is None or isinstance(value, bool) or value == '':
+    def _masked(self, value):
+        if value is None or isinstance(value, bool) or value == '' or (isinstance(value, str) and _is_mask(value)):
             return value
-        return MASK
+        return self.mask

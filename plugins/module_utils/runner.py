@@ -1,15 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, sdwan_ops maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Glue between a runner (the logic of one module) and whatever executes it.
+"""What a runner (the logic of one module) gets to run with, and how a run ends.
 
 FOR INTERNAL COLLECTION USE ONLY.
 
 A runner is ``run_x(params, ctx) -> dict``. It returns the module result or raises
 LicenseSyncError; a result with ``failed: true`` is a failure that carries data (for example
 precheck's checks). ``ctx`` is a RunContext: check/diff mode, the two output channels
-(``warn``/``debug``, both redacted) and ``clients``, which opens the product sessions.
-The action plugins (controller side) and ``run_as_module`` (AnsibleModule) build the context.
+(``warn``/``debug``, both redacted), ``clients``, which opens the product sessions, and the wire
+trace. The action plugin base (plugin_utils/_action.py) builds the context on the controller.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,13 +18,12 @@ __metaclass__ = type
 
 import contextlib
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import with_normalized_urls
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError, failure_result
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import HttpClient, normalize_base_url
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.redact import Redactor
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.ssm import SsmClient
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.trace import Trace
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import VManageClient
 
 
@@ -46,6 +45,7 @@ class Clients:
             warn=self._ctx.warn,
             debug=self._ctx.debug,
             redactor=self._ctx.redactor,
+            trace=self._ctx.trace,
         )
 
     @contextlib.contextmanager
@@ -73,7 +73,9 @@ class Clients:
 
 
 class RunContext:
-    def __init__(self, check_mode=False, diff=False, no_log=False, warn=None, debug=None, secrets=(), clients=None):
+    """``trace``: a trace.Trace that records every HTTP exchange of the run (option trace_dir), or None."""
+
+    def __init__(self, check_mode=False, diff=False, no_log=False, warn=None, debug=None, secrets=(), clients=None, trace=None):
         self.check_mode = check_mode
         self.diff = diff
         self.no_log = no_log
@@ -81,30 +83,33 @@ class RunContext:
         self.warn = self.redactor.channel(warn)
         self.debug = self.redactor.channel(debug)
         self.clients = clients or Clients(self)
+        self.trace = trace
 
 
-def failure_result(error, **extra):
-    """The failed result of a LicenseSyncError (msg, cause, remedy, url, status...) plus ``extra``."""
-    result = dict(failed=True, changed=False)
-    result.update((key, value) for key, value in error.to_result().items() if value is not None)
-    result.update(extra)
+def run(runner, params, ctx, trace_name=None):
+    """Run ``runner``; a LicenseSyncError becomes a failed result.
+
+    With the option trace_dir, every HTTP exchange of the run goes to a HAR file named after ``trace_name`` (the
+    inventory host), whose path the result gives as ``trace``.
+    """
+    if params.get('trace_dir') and ctx.trace is None:
+        ctx.trace = Trace(params['trace_dir'], trace_name or 'localhost', ctx.redactor)
+    try:
+        result = runner(with_normalized_urls(params), ctx)
+    except LicenseSyncError as error:
+        result = failure_result(error)
+    finally:
+        path = _write_trace(ctx)
+    if path:
+        result['trace'] = path
     return result
 
 
-def run(runner, params, ctx):
-    """Run ``runner``; a LicenseSyncError becomes a failed result. Both executors call this."""
+def _write_trace(ctx):
+    if ctx.trace is None:
+        return None
     try:
-        return runner(with_normalized_urls(params), ctx)
-    except LicenseSyncError as error:
-        return failure_result(error)
-
-
-def run_as_module(runner, spec):
-    """main() of a module file: the same runner, executed by AnsibleModule on the target."""
-    module = AnsibleModule(**spec)
-    ctx = RunContext(check_mode=module.check_mode, diff=module._diff, no_log=module.no_log,
-                     warn=module.warn, debug=module.debug, secrets=module.no_log_values)
-    result = run(runner, module.params, ctx)
-    if result.pop('failed', False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+        return ctx.trace.write()
+    except (OSError, ValueError) as error:
+        ctx.warn('the wire trace could not be written to %s: %s' % (ctx.trace.directory, error))
+        return None

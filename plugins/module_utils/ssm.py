@@ -40,6 +40,8 @@ GRANT_API = {
     'accounts': ('GET', '/backend/accounts'),
 }
 GRANT_TYPES = ('resource_owner', 'client_credentials')
+# The calls whose 404/405 means that the grant API itself is missing (a 404 of one grant's path only means that grant).
+_API_PROBING_OPERATIONS = ('list', 'create', 'accounts')
 
 _GRANT_FIELDS = ('id: id, name: name, type: type, client_id: client_id, description: description, '
                  'created: created_at, account_id: account_id')
@@ -73,6 +75,8 @@ class SsmClient:
     def __init__(self, http):
         self.http = http
         self.grants = GrantApi(self)
+        # What this SSM On-Prem answered where the public record is silent, by the lab's dialect axes (docs/lab.md, Dialects).
+        self.observed = {}
 
     def request_token(self, client_id, client_secret, grant_type='password', username=None, password=None):
         """An OAuth token from the documented endpoint; credentials go in the form body, never in the URL.
@@ -124,15 +128,32 @@ class SsmClient:
         return True
 
     def admin_login(self, username, password):
-        """Admin Workspace session: bootstrap cookies, then the identity callback with the XSRF header."""
+        """Admin Workspace session: bootstrap cookies, then the identity callback with the XSRF header.
+
+        Success is a 200 whose JSON carries ``uid`` (rapid7/metasploit-framework
+        modules/auxiliary/admin/http/cisco_ssm_onprem_account.rb relies on it); SSM On-Prem's neighbouring endpoints answer
+        a refusal with 200 and ``error_message``, so a 2xx without ``uid`` is a refused login, never a session.
+        """
         self.http.redactor.add(password)
         self.http.request('GET', BOOTSTRAP_PATH, params={'hostname': self.http.host})
         self._refresh_xsrf()
         response = self.http.request('POST', ADMIN_LOGIN_PATH, json={'username': username, 'password': password},
                                      idempotent=True, allow_status=(401, 403))
         self._refresh_xsrf()
+        what = 'SSM On-Prem refused the Admin Workspace login of user %r' % username
         if response.status_code >= 300:
-            raise self._refusal(response, 'SSM On-Prem refused the Admin Workspace login of user %r' % username)
+            self.observed['ssm-admin-login-failure'] = str(response.status_code)
+            raise self._refusal(response, what)
+        try:
+            document = self.http.json(response)
+        except LicenseSyncError:
+            document = None
+        if not (isinstance(document, dict) and document.get('uid')):
+            if isinstance(document, dict) and (document.get('error_message') or document.get('error')):
+                self.observed['ssm-admin-login-failure'] = '200-error'
+                raise self._refusal(response, what)
+            raise self.http.response_error(response, 'BAD_RESPONSE', 'SSM On-Prem answered the Admin Workspace login of user %r '
+                                           'without the uid of a session' % username)
 
     def _refresh_xsrf(self):
         """Echo the (possibly rotated) XSRF-TOKEN cookie, URL-decoded, in the X-Xsrf-Token header."""
@@ -144,13 +165,24 @@ class SsmClient:
             self.http.session.headers[XSRF_HEADER] = unquote(raw)
 
     def admin_request(self, operation, path_args=None, allow_status=(), **kwargs):
-        """A GRANT_API call in the admin session; 401/403 become SSM_ADMIN_AUTH_FAILED."""
+        """A GRANT_API call in the admin session; 401/403 become SSM_ADMIN_AUTH_FAILED.
+
+        The API Toolkit's own paths have no public trace: 404/405 on a listing or a creation means this SSM On-Prem does
+        not offer them (SSM_GRANT_API_UNAVAILABLE: the grant must be made by hand in the Admin Workspace).
+        """
         method, template = GRANT_API[operation]
         path = template.format(**dict((key, quote(str(value), safe='')) for key, value in (path_args or {}).items()))
-        response = self.http.request(method, path, allow_status=tuple(allow_status) + (401, 403), **kwargs)
+        missing = (404, 405) if operation in _API_PROBING_OPERATIONS else ()
+        response = self.http.request(method, path, allow_status=tuple(allow_status) + (401, 403) + missing, **kwargs)
         self._refresh_xsrf()
         if response.status_code in (401, 403) and response.status_code not in allow_status:
             raise self._refusal(response, 'SSM On-Prem refused %s %s in the Admin Workspace session' % (method, path))
+        if operation in _API_PROBING_OPERATIONS:
+            self.observed['ssm-grant-api'] = 'absent' if response.status_code in missing else 'present'
+        if response.status_code in missing and response.status_code not in allow_status:
+            raise self.http.response_error(response, 'SSM_GRANT_API_UNAVAILABLE', 'SSM On-Prem answered %s %s with HTTP %d: it '
+                                           'offers no API Toolkit grant management this collection knows'
+                                           % (method, path, response.status_code))
         return response
 
     def _refusal(self, response, what):

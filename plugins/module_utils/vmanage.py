@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import ipaddress
 import json
 import re
 import time
@@ -23,10 +22,10 @@ from collections import namedtuple
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError, plain_text
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import is_ip_address
 
-ApiVariant = namedtuple('ApiVariant', ['since', 'until', 'onprem_supported', 'logout_method', 'paths', 'select', 'shapes',
-                                       'modes', 'request_mode'])
+ApiVariant = namedtuple('ApiVariant', ['since', 'until', 'onprem_supported', 'logout_method', 'paths'])
 
 _COMMON_PATHS = {
     'login': '/j_security_check',
@@ -44,56 +43,137 @@ _COMMON_PATHS = {
 }
 _LEGACY_PATHS = dict(_COMMON_PATHS, user_settings='/dataservice/smartLicensing/getUserSettings',
                      sync='/dataservice/smartLicensing/syncLicenses')
+# v1 smart-licensing paths: developer.cisco.com SD-WAN 20.16/20.18 API reference (get-user-settings, sync-licenses-2) and
+# catalystwan-v20-15 catalystwan/versions/v20_15/v1/smart_licensing/*; absent from the 20.9-era reference, so from 20.15.
 _V1_PATHS = dict(_COMMON_PATHS, user_settings='/dataservice/v1/smart-licensing/user-settings',
                  sync='/dataservice/v1/smart-licensing/sync', licenses='/dataservice/v1/smart-licensing/license')
 
-_USER_SETTINGS_FIELDS = ('{credentials_stored: isPresentCredentials, mode: mode, user: uname, '
-                         'last_sync_time: lastSyncTime, last_sync_status: lastSyncStatus, last_sync_error: lastSyncError}')
-_COMMON_SELECT = {
+# Documented answers read with jmespath (catalystwan endpoints/client.py ServerInfo; catalystwan-v20-15
+# v1/smart_licensing/license/models.py GetLicenseResponseInner; device/tools/nping/models.py).
+_SELECT = {
     'server': 'data.{release: platformVersion, server: server, tenancy_mode: tenancyMode, user: user, csrf_token: CSRFToken}',
     'ready': 'isServerReady',
-    'settings': "data[0].{mode: mode, ssm_url: ssmServerUrl, client_id: ssmClientId, "
-                "secret_stored: ssmClientSecret != null && ssmClientSecret != ''}",
-    'accounts': 'accounts[].{account_id: account_id, name: name, virtual_accounts: virtual_accounts[].'
-                '{virtual_account_id: virtual_account_id || vaaccountid, name: name, default: default || `false`}}',
     'system_ip': 'data.ipAddress',
     'nping': '{transmitted: packetsTransmitted, received: packetsReceived, raw: rawOutput}',
-    'proxy': 'data[0].{enabled: proxy, host: proxyIp, port: proxyPort}',
+    'licenses': '[].licenses[].{display_name: display_name, tag: tag, purchased: Purchased, available: Available, in_use: inUse}',
 }
-_LEGACY_SELECT = dict(_COMMON_SELECT, user_settings='data[0].' + _USER_SETTINGS_FIELDS)
-_V1_SELECT = dict(_COMMON_SELECT, user_settings=_USER_SETTINGS_FIELDS,
-                  licenses='[].licenses[].{display_name: display_name, tag: tag, purchased: Purchased, available: Available, '
-                           'in_use: inUse}')
-# The container each answer must have (HttpClient.json ``shape``), checked before the selectors above read it.
-_COMMON_SHAPES = {
+# The container each of those answers must have (HttpClient.json ``shape``), checked before the selectors read it.
+_SHAPES = {
     'server': ('data', dict),
     'ready': ('@', dict),
-    'settings': ('data', list),
-    'accounts': ('accounts', list),
     'system_ip': ('data', dict),
     'nping': ('@', dict),
-    'proxy': ('data', list),
+    'licenses': ('@', list),
 }
-_LEGACY_SHAPES = dict(_COMMON_SHAPES, user_settings=('data', list))
-_V1_SHAPES = dict(_COMMON_SHAPES, user_settings=('@', dict), licenses=('@', list))
-
-# Server spellings of the licensing mode -> the settings spelling used everywhere in the collection.
-_SETTINGS_MODES = {'on-prem': 'on-prem', 'online': 'online', 'offline': 'offline'}
-_LEGACY_MODES = dict(_SETTINGS_MODES, onprem='on-prem')
-_V1_MODES = dict(_SETTINGS_MODES, onPrem='on-prem', onprem='on-prem')
 
 API_VARIANTS = (
-    ApiVariant((0,), (20, 9, 1), False, 'GET', _LEGACY_PATHS, _LEGACY_SELECT, _LEGACY_SHAPES, _LEGACY_MODES, 'onprem'),
-    ApiVariant((20, 9, 1), (20, 12), True, 'GET', _LEGACY_PATHS, _LEGACY_SELECT, _LEGACY_SHAPES, _LEGACY_MODES, 'onprem'),
-    ApiVariant((20, 12), (20, 15), True, 'POST', _LEGACY_PATHS, _LEGACY_SELECT, _LEGACY_SHAPES, _LEGACY_MODES, 'onprem'),
-    ApiVariant((20, 15), None, True, 'POST', _V1_PATHS, _V1_SELECT, _V1_SHAPES, _V1_MODES, 'onprem'),
+    ApiVariant((0,), (20, 9, 1), False, 'GET', _LEGACY_PATHS),
+    ApiVariant((20, 9, 1), (20, 12), True, 'GET', _LEGACY_PATHS),
+    ApiVariant((20, 12), (20, 15), True, 'POST', _LEGACY_PATHS),
+    ApiVariant((20, 15), None, True, 'POST', _V1_PATHS),
 )
+
+# The licensing mode is spelled three ways: settings use 'on-prem' (catalystwan endpoints/configuration_settings.py
+# SmartLicensingSetting); v1 user-settings documents 'online', 'offline' or 'onPrem' (catalystwan-v20-15
+# v1/smart_licensing/user_settings/models.py); Cisco's sync example sends 'onprem' (developer.cisco.com SD-WAN 20.16
+# syncrequest). The collection reads any of them and says 'on-prem' everywhere.
+_MODES = {'onprem': 'on-prem', 'online': 'online', 'offline': 'offline'}
+# What authenticate, fetchAccounts and sync may be sent for on-prem mode, in the order tried. Only the sync example is
+# public ('onprem'); authenticate's and fetchAccounts' on-prem token is not, so a 400 that refuses the mode makes the
+# client try the next spelling and keep the one vManage accepts for the rest of the run.
+MODE_TOKENS = ('onprem', 'on-prem', 'onPrem')
+_MODE_REFUSED = re.compile(r'(?i)(?:invalid|unsupported|unknown|illegal|not (?:a )?(?:valid|supported))\W+(?:\w+\W+){0,3}?mode\b|'
+                           r'\bmode\b\W+(?:\w+\W+){0,4}?(?:is )?(?:invalid|not (?:a )?(?:valid|supported)|unknown|unsupported)')
+# The last-sync fields some vManage put in user settings. No public schema has them (UserSettingsResponse documents
+# exactly isPresentCredentials, mode, multipleEntitlement and uname), so the collection never relies on them.
+LAST_SYNC_FIELDS = ('lastSyncTime', 'lastSyncStatus', 'lastSyncError')
+# An answer's envelope (unwrap_record) in the lab's dialect vocabulary of each axis (docs/lab.md, Dialects); an envelope
+# an axis does not name is observed as it is.
+_ENVELOPES = {'settings-data': {'list': 'list', 'data-object': 'object'},
+              'user-settings-envelope': {'list': 'list', 'bare': 'object'}}
+# The ``name`` part of SyncRequest (type binary in the spec, the file of an offline upload); on-prem sends no file.
+SYNC_NAME_PART = ''
+_ABSENT = object()
+
+
+def normalize_mode(value):
+    """'on-prem', 'online' or 'offline' from any spelling vManage uses (onprem, onPrem, on-prem, ON_PREM...); None if unset."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return _MODES.get(re.sub(r'[^a-z]', '', value.lower()), value)
+
+
+def mode_refused(text):
+    """True when vManage's error text refuses the licensing mode token it was sent."""
+    return bool(_MODE_REFUSED.search(text or ''))
+
+
+def unwrap_record(document):
+    """(the one record, envelope) of a settings or user-settings answer, or (None, None) for another shape.
+
+    vManage wraps these as ``{"data": [{...}]}`` (envelope ``list``) or ``{"data": {...}}`` (``data-object``):
+    catalystwan endpoints/configuration_settings.py reads ``data`` as a list or an object; or it sends the bare object
+    (``bare``; v1 user-settings, UserSettingsResponse). An empty list is an empty record.
+    """
+    envelope = 'bare'
+    if isinstance(document, dict) and 'data' in document:
+        document = document['data']
+        envelope = 'data-object'
+    if isinstance(document, list):
+        if not all(isinstance(item, dict) for item in document):
+            return None, None
+        return (document[0] if document else {}), 'list'
+    return (document, envelope) if isinstance(document, dict) else (None, None)
+
+
+def unwrap_accounts(document):
+    """(accounts, shape) of a fetchAccounts answer, or (None, None) for another shape.
+
+    Cisco's schema is one account object (catalystwan-v20-15 smart_licensing/fetch_accounts/models.py
+    SmartLicensingfetchAccountsResp); a public capture of a live vManage shows ``{"accounts": [...]}`` whose virtual
+    accounts carry ``vaaccountid`` (public_record: CiscoDevNet scripts). Both are read; a bare list or ``data`` too.
+    """
+    shape = None
+    if isinstance(document, dict):
+        for key in ('accounts', 'data'):
+            if isinstance(document.get(key), list):
+                document, shape = document[key], key
+                break
+        else:
+            if 'account_id' in document:
+                document, shape = [document], 'object'
+    elif isinstance(document, list):
+        shape = 'list'
+    if shape is None or not all(isinstance(item, dict) for item in document):
+        return None, None
+    accounts = []
+    for account in document:
+        virtual_accounts = []
+        for item in account.get('virtual_accounts') or []:
+            if not isinstance(item, dict):
+                continue
+            if 'vaaccountid' in item and 'virtual_account_id' not in item:
+                shape = 'capture'
+            va_id = item.get('virtual_account_id', item.get('vaaccountid'))
+            virtual_accounts.append({'virtual_account_id': None if va_id is None else str(va_id), 'name': item.get('name'),
+                                     'default': item.get('default') in (True, 'true', 'True')})
+        account_id = account.get('account_id')
+        accounts.append({'account_id': None if account_id is None else str(account_id), 'name': account.get('name'),
+                         'virtual_accounts': virtual_accounts})
+    return accounts, shape
+
 
 _RELEASE = re.compile(r'(?<![\d.])(\d{1,3})\.(\d{1,3})(?:\.(\d{1,5}))?(?:\.(\d{1,5}))?')
 _SESSION_CAP = re.compile(r'(?i)maximum number of (?:concurrent )?sessions|maxSessionsPerUser|too many sessions|session limit')
 _LOGIN_PAGE = re.compile(r'(?i)j_security_check|<title>[^<]*(?:log ?in|sign ?in)')
 _LOGIN_LOCATION = re.compile(r'(?i)login|j_security_check|welcome|index\.html')
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# Words of a licensing failure (vManage's or SSM On-Prem's) as opposed to a session refusal.
+_LICENSING_ANSWER = re.compile(r'(?i)smart ?account|licens|on-?prem|\bSSM\b|failed to authenticate user|\bSLIC\d+|invalid_client|'
+                               r'invalid_grant|grant not found')
+# The status codes of a failed authenticate, fetchAccounts or sync (the documented 400, 403, 500 and a 401 with a licensing
+# error), answered by vManage with SSM On-Prem's verdict.
+_LICENSING_FAILURE_STATUSES = (400, 401, 403, 500)
 
 # vManage's text for a failed authenticate/sync (SSM's answer or the Java exception quoted inside) -> cause.
 _VMANAGE_ERROR_CAUSES = (
@@ -106,6 +186,10 @@ _VMANAGE_ERROR_CAUSES = (
     # "Code: <status> Message: <body>" of a later call [I: docs/lab.md inferred behaviours 11, 12].
     (re.compile(r'Code: (?:429|50[0134])\b|"status":\s*(?:429|50[0134])\b|rate_limited|Rate limit exceeded|Too Many Requests|'
                 r'Internal Server Error|Service Unavailable|Gateway Time-?out', re.I), 'SSM_BUSY'),
+    # vManage's own refusals before it calls SSM On-Prem [I: docs/lab.md inferred behaviour 11].
+    (re.compile(r'server URL is not configured|URL (?:is )?not (?:configured|set)', re.I), 'SSM_URL_MISSING'),
+    (re.compile(r'Client ID and Client Secret are not configured|credentials are not present|Authenticate first', re.I),
+     'CREDENTIALS_MISSING'),
     (re.compile(r'UnknownHost|Name or service not known|unknown host|could not resolve', re.I), 'DNS_MISSING'),
     (re.compile(r'PKIX|certificate|SSLHandshake|unable to find valid certification path', re.I), 'SSM_TLS_UNTRUSTED'),
     (re.compile(r'Connection refused|timed out|No route to host|Network is unreachable|ConnectException|'
@@ -171,6 +255,10 @@ class VManageClient:
         self.release = None
         self.version = None
         self.api = None
+        self._mode_token = None
+        # What this vManage answered where vManage releases (or the public record and the lab) differ, by the lab's
+        # dialect axis names (docs/lab.md, Dialects); vmanage_license_info and vmanage_precheck return it.
+        self.observed = {}
 
     def __enter__(self):
         try:
@@ -198,7 +286,7 @@ class VManageClient:
                 raise
             self._fetch_xsrf_token()  # this vManage wants the token on reads too
             response = self._call('GET', 'server')
-        server = self.http.json(response, _COMMON_SELECT['server'], _COMMON_SHAPES['server'])
+        server = self.http.json(response, _SELECT['server'], _SHAPES['server'])
         token = server.pop('csrf_token', None)
         if 'X-XSRF-TOKEN' not in self.http.session.headers:
             if isinstance(token, str) and token.strip():
@@ -269,14 +357,19 @@ class VManageClient:
             self.http.session.headers.pop('X-XSRF-TOKEN', None)
             self.http.session.cookies.clear()
 
-    def _call(self, method, operation, path_args=None, allow_status=(), **kwargs):
-        """One API request in the session: re-login once if the session expired, then the same request once more."""
+    def _call(self, method, operation, path_args=None, allow_status=(), licensing=False, **kwargs):
+        """One API request in the session: re-login once if the session expired, then the same request once more.
+
+        ``licensing``: a call that vManage answers with SSM On-Prem's verdict, whose documented failure statuses (400, 403,
+        500; developer.cisco.com SD-WAN 20.16 sleauthenticate) a vManage may extend to 401: a 401 that carries a licensing
+        error is that error, not an expired session.
+        """
         paths = self.api.paths if self.api else _COMMON_PATHS
         path = paths[operation].format(**dict((key, quote(str(value), safe='')) for key, value in (path_args or {}).items()))
         allowed = tuple(allow_status) + (401, 403) + _REDIRECT_STATUSES
         for attempt in (1, 2):
             response = self.http.request(method, path, allow_status=allowed, **kwargs)
-            if not self._session_expired(response):
+            if not self._session_expired(response, licensing):
                 break
             if attempt == 2:
                 raise self.http.response_error(response, 'VMANAGE_SESSION_EXPIRED', 'vManage ended the session again right after '
@@ -291,10 +384,10 @@ class VManageClient:
             raise self.http.status_error(response)
         return response
 
-    def _session_expired(self, response):
+    def _session_expired(self, response, licensing=False):
         status = response.status_code
         if status == 401:
-            return True
+            return not (licensing and _LICENSING_ANSWER.search(response.content[:4096].decode('utf-8', 'replace')))
         if status in _REDIRECT_STATUSES:
             location = response.headers.get('Location', '')
             if 'passwordReset' in location:
@@ -320,20 +413,39 @@ class VManageClient:
                                            % self.api.paths['ready'])
         return value
 
-    def _mode(self, value):
-        return self.api.modes.get(value, value) if value else value
+    def _read(self, response, operation):
+        """The documented selection of ``operation`` from ``response``; BAD_RESPONSE when the answer has another shape."""
+        return self.http.json(response, _SELECT[operation], _SHAPES[operation])
+
+    def _record(self, response, axis):
+        """The one record of a settings or user-settings answer, whatever its envelope (unwrap_record)."""
+        record, envelope = unwrap_record(self.http.json(response))
+        if record is None:
+            raise self.http.response_error(response, 'BAD_RESPONSE', 'vManage answered %s %s with JSON of another shape than '
+                                           'expected: neither an object nor {"data": [object]}'
+                                           % (response.request.method, urlsplit(response.url).path))
+        if axis:
+            self.observed[axis] = _ENVELOPES[axis].get(envelope, envelope)
+        return record
 
     def license_settings(self):
-        """``{mode, ssm_url, client_id, secret_stored}`` of the smart licensing settings (the secret itself is never read)."""
-        return self._settings(self._read(self._call('GET', 'settings'), 'settings'))
+        """``{mode, ssm_url, client_id, secret_stored}`` of the smart licensing settings (the secret itself is never read).
 
-    def _settings(self, selected):
-        settings = selected or {}
+        ``secret_stored`` is True when vManage shows a (masked) secret, False when it shows an empty one, and None when its
+        answer leaves the secret out: whether a vManage returns the stored secret on GET is not documented (cisco.catalystwan's
+        administration_settings says the settings GET returns no password), so None means "ask vManage to use it".
+        """
+        return self._settings(self._record(self._call('GET', 'settings'), 'settings-data'))
+
+    def _settings(self, record):
+        secret = record.get('ssmClientSecret', _ABSENT)
+        if record.get('ssmClientId'):
+            self.observed['settings-secret'] = 'omitted' if secret is _ABSENT else 'masked'
         return {
-            'mode': self._mode(settings.get('mode')),
-            'ssm_url': settings.get('ssm_url') or None,
-            'client_id': settings.get('client_id') or None,
-            'secret_stored': bool(settings.get('secret_stored')),
+            'mode': normalize_mode(record.get('mode')),
+            'ssm_url': record.get('ssmServerUrl') or None,
+            'client_id': record.get('ssmClientId') or None,
+            'secret_stored': None if secret is _ABSENT else bool(secret),
         }
 
     def put_license_settings(self, mode, ssm_url, client_id, client_secret=None):
@@ -346,48 +458,76 @@ class VManageClient:
             self.http.redactor.add(client_secret)
             body['ssmClientSecret'] = client_secret
         response = self._call('PUT', 'settings', json=body)
-        selected = self.http.json(response, self.api.select['settings']) if response.content.strip() else None
-        return self._settings(selected) if selected else self.license_settings()
-
-    def _read(self, response, operation):
-        """The API variant's selection of ``operation`` from ``response``; BAD_RESPONSE when the answer has another shape."""
-        return self.http.json(response, self.api.select[operation], self.api.shapes[operation])
+        if response.content.strip():
+            record, _envelope = unwrap_record(self.http.json(response))
+            if record:
+                return self._settings(record)
+        return self.license_settings()
 
     def authenticate(self, username, password):
         """vManage's own authenticate call to SSM On-Prem with the stored grant and this SSM user; raises with the cause."""
         self.http.redactor.add(password)
         response = self._licensing_call('POST', 'authenticate', 'vManage could not authenticate to SSM On-Prem', idempotent=True,
-                                        json={'username': username, 'password': password, 'mode': self.api.request_mode})
+                                        mode_in=lambda token: dict(json={'username': username, 'password': password, 'mode': token}))
         if response.content.strip():
-            self.http.redactor.add(self.http.json(response, 'accessToken'))
+            try:
+                document = self.http.json(response)
+            except LicenseSyncError:
+                return
+            if isinstance(document, dict):
+                self.http.redactor.add(document.get('accessToken'))
 
     def user_settings(self):
-        """``{credentials_stored, mode, user, last_sync: {time, age_s, ok, error}}`` of smart licensing."""
-        fields = self._read(self._call('GET', 'user_settings'), 'user_settings') or {}
-        sync_time, age_s = _epoch_ms_to_time(fields.get('last_sync_time'))
-        status = fields.get('last_sync_status')
+        """``{credentials_stored, mode, user, last_sync: {time, age_s, ok, error, reported}}`` of smart licensing.
+
+        ``last_sync.reported`` is False when vManage's answer has none of the last-sync fields (LAST_SYNC_FIELDS): the
+        documented answer has none, so no decision may wait for them.
+        """
+        legacy = 'licenses' not in self.api.paths
+        record = self._record(self._call('GET', 'user_settings'), 'user-settings-envelope' if legacy else None)
+        reported = any(key in record for key in LAST_SYNC_FIELDS)
+        self.observed['user-settings-fields'] = 'full' if reported else 'documented'
+        if normalize_mode(record.get('mode')) == 'on-prem':
+            spelling = record['mode']
+            self.observed['user-settings-mode'] = 'by-path' if spelling == ('onprem' if legacy else 'onPrem') else spelling
+        sync_time, age_s = _epoch_ms_to_time(record.get('lastSyncTime'))
+        status = record.get('lastSyncStatus')
         return {
-            'credentials_stored': bool(fields.get('credentials_stored')),
-            'mode': self._mode(fields.get('mode')),
-            'user': fields.get('user') or None,
+            'credentials_stored': bool(record.get('isPresentCredentials')),
+            'mode': normalize_mode(record.get('mode')),
+            'user': record.get('uname') or None,
             'last_sync': {
                 'time': sync_time,
                 'age_s': age_s,
                 'ok': None if status is None else str(status).lower() == 'success',
-                'error': fields.get('last_sync_error') or None,
+                'error': record.get('lastSyncError') or None,
+                'reported': reported,
             },
         }
 
     def fetch_accounts(self):
-        """Smart accounts known through SSM On-Prem: ``[{account_id, name, virtual_accounts: [{virtual_account_id, name, default}]}]``."""
+        """Smart accounts known through SSM On-Prem: ``[{account_id, name, virtual_accounts: [{virtual_account_id, name, default}]}]``.
+
+        A read that makes vManage request a token from SSM On-Prem with its stored grant and SSM user.
+        """
         response = self._licensing_call('GET', 'accounts', 'vManage could not fetch the accounts from SSM On-Prem',
-                                        params={'mode': self.api.request_mode})
-        return self._read(response, 'accounts')
+                                        mode_in=lambda token: dict(params={'mode': token}))
+        accounts, shape = unwrap_accounts(self.http.json(response))
+        if accounts is None:
+            raise self.http.response_error(response, 'BAD_RESPONSE', 'vManage answered GET %s with JSON of another shape than '
+                                           'expected: neither an account, a list of accounts nor {"accounts": [...]}'
+                                           % self.api.paths['accounts'])
+        self.observed['fetch-accounts-shape'] = shape
+        return accounts
 
     def sync(self, account, virtual_account, license_type=None):
-        """"Sync Licenses & Refresh Devices" for one account and virtual account (dicts as fetch_accounts returns them)."""
+        """"Sync Licenses & Refresh Devices" for one account and virtual account (dicts as fetch_accounts returns them).
+
+        The request is Cisco's SyncRequest (catalystwan-v20-15 v1/smart_licensing/sync/models.py): multipart parts ``data``
+        (the JSON of Cisco's on-prem example, developer.cisco.com SD-WAN 20.16 syncrequest) and ``name``. Its answer is a
+        documented 200 without a schema: the call's status is the result; the body is not read.
+        """
         payload = {
-            'mode': self.api.request_mode,
             'multipleEntitlement': False,
             'smartAccounts': [{
                 'account_id': account['account_id'],
@@ -397,8 +537,18 @@ class VManageClient:
         }
         if license_type:
             payload['licenseType'] = license_type
-        self._licensing_call('POST', 'sync', 'vManage could not sync licences from SSM On-Prem',
-                             files={'data': (None, json.dumps(payload), 'application/json')})
+
+        def parts(token):
+            return dict(files={'data': (None, json.dumps(dict(payload, mode=token)), 'application/json'),
+                               'name': (None, SYNC_NAME_PART)})
+        response = self._licensing_call('POST', 'sync', 'vManage could not sync licences from SSM On-Prem', mode_in=parts)
+        if 'licenses' in self.api.paths:
+            try:
+                json.loads(response.content)
+            except ValueError:
+                self.observed['sync-answer'] = 'text'
+            else:
+                self.observed['sync-answer'] = 'json'
 
     def licenses(self, virtual_account_id, license_type='prepaid'):
         """Licences vManage holds for a virtual account, every subscription's rows flattened:
@@ -407,30 +557,41 @@ class VManageClient:
         if 'licenses' not in self.api.paths:
             return None
         response = self._call('GET', 'licenses', params={'virtual_account_id': virtual_account_id, 'licenseType': license_type})
-        return self._read(response, 'licenses')
+        rows = self._read(response, 'licenses')
+        counts = [row.get('available') for row in rows if row.get('available') is not None]
+        if counts:
+            self.observed['license-counts'] = 'string' if isinstance(counts[0], str) else 'integer'
+        return rows
 
-    def _licensing_call(self, method, operation, what, **kwargs):
+    def _licensing_call(self, method, operation, what, mode_in, **kwargs):
         """authenticate, fetchAccounts or sync: vManage asks SSM On-Prem and relays SSM's failures in its error answer.
 
-        A relayed transient failure (SSM_BUSY: SSM's 429 or 5xx) is retried within the run's retries, with the
-        back-off and warning of HttpClient; any other failure raises at once with its cause.
+        ``mode_in(token)`` gives the request arguments that carry the on-prem mode token. A refusal of the token (HTTP 400
+        naming the mode) makes the call try the next spelling of MODE_TOKENS once; the accepted one is kept for the rest
+        of the session. A relayed transient failure (SSM_BUSY: SSM's 429 or 5xx) is retried within the run's retries,
+        with the back-off and warning of HttpClient; any other failure raises at once with its cause.
         """
+        tokens = [self._mode_token] if self._mode_token else list(MODE_TOKENS)
         budget = self.http.retries
-        attempt = 0
+        busy = 0
         while True:
-            attempt += 1
-            response = self._call(method, operation, allow_status=(400, 403, 500), **kwargs)
+            response = self._call(method, operation, allow_status=_LICENSING_FAILURE_STATUSES, licensing=True,
+                                  **dict(kwargs, **mode_in(tokens[0])))
             if response.status_code < 300:
+                self._mode_token = self.observed['mode-token'] = tokens[0]
                 return response
-            error = self._licensing_error(response, what)
-            if error.cause != 'SSM_BUSY' or attempt > budget:
+            words = plain_text(self.http.error_text(response) or response.content.decode('utf-8', 'replace')[:4096])[:600]
+            if response.status_code == 400 and len(tokens) > 1 and mode_refused(words):
+                self.http.debug('vManage refused the licensing mode token %r (%s); trying %r' % (tokens[0], words, tokens[1]))
+                tokens.pop(0)
+                continue
+            error = self.http.response_error(response, classify_vmanage_error(words), '%s: %s' % (what, words))
+            self.observed['authenticate-failure-status'] = str(response.status_code)
+            busy += 1
+            if error.cause != 'SSM_BUSY' or busy > budget:
                 raise error
             self.http.pause_before_retry(method, response.url, 'vManage relayed a transient failure of SSM On-Prem: %s'
-                                         % (self.http.error_text(response) or 'HTTP %d' % response.status_code), attempt, budget)
-
-    def _licensing_error(self, response, what):
-        words = self.http.error_text(response) or response.content.decode('utf-8', 'replace').strip()[:300]
-        return self.http.response_error(response, classify_vmanage_error(words), '%s: %s' % (what, words))
+                                         % words, busy, budget)
 
     def system_ip(self):
         """vManage's own system IP (GET /dataservice/device/vmanage), the device id of its tools and config."""
@@ -464,26 +625,18 @@ class VManageClient:
             words = line.split()
             if words[:2] == ['ip', 'name-server'] or words[:1] in (['dns'], ['name-server']):
                 for word in words[1:]:
-                    if _is_ip(word) and word not in servers:
+                    if is_ip_address(word) and word not in servers:
                         servers.append(word)
         return servers
 
     def proxy_settings(self):
         """``{enabled, host, port}`` of vManage's HTTP proxy setting (what it uses to reach SSM On-Prem)."""
-        proxy = self._read(self._call('GET', 'proxy'), 'proxy') or {}
+        proxy = self._record(self._call('GET', 'proxy'), 'settings-data')
         return {
-            'enabled': proxy.get('enabled') in (True, 'true', 'True'),
-            'host': proxy.get('host') or None,
-            'port': str(proxy['port']) if proxy.get('port') not in (None, '') else None,
+            'enabled': proxy.get('proxy') in (True, 'true', 'True'),
+            'host': proxy.get('proxyIp') or None,
+            'port': str(proxy['proxyPort']) if proxy.get('proxyPort') not in (None, '') else None,
         }
-
-
-def _is_ip(text):
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _expired_session_cookie(response):

@@ -162,4 +162,16 @@ grants:
   elements: dict
   sample: [{"ssm_url": "https://ssm.example.com:8443", "client_id": "3f1c...", "hosts": 120, "verified": false,
             "cause": "GRANT_NOT_FOUND", "detail": "SSM On-Prem has no grant for this client id and secret"}]
+ssm_servers:
+  description:
+    - Each distinct SSM On-Prem the run probed once - C(ssm_url), C(hosts) (how many vManage use it), C(ok), C(cause),
+      C(detail), C(grants) (what the API Toolkit listing found) and C(dialect) (what it answered where the public record
+      is silent, by the lab's dialect axes, for example C({"ssm-grant-api": "present"})).
+  returned: always
+  type: list
+  elements: dict
+trace:
+  description: Path of the wire trace this run added to (option O(trace_dir)).
+  returned: when O(trace_dir) is set
+  type: str
 """

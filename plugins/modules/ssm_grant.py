@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, sdwan_ops maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -102,6 +101,11 @@ notes:
     C(POST /backend/oauth/token)."
   - No public documentation describes the API Toolkit's HTTP interface; the paths above were inferred and are kept in one
     place of the collection. O(state=verified) uses only the documented token endpoint.
+  - An SSM On-Prem that answers the grant listing or creation with HTTP 404 or 405 does not offer these paths; the module
+    then fails with SSM_GRANT_API_UNAVAILABLE, whose remedy is to create the grant by hand (Admin Workspace > API Toolkit >
+    Resource Owner Grant) and use it with O(state=verified) (the fix playbook does so when C(ssm_client_id) is given).
+  - The Admin Workspace login counts as done only when SSM On-Prem answers with the C(uid) of a session; a 200 that carries
+    C(error_message) instead is SSM_ADMIN_AUTH_FAILED.
 seealso:
   - module: sdwan_ops.license_sync.vmanage_license_auth
   - module: sdwan_ops.license_sync.vmanage_precheck
@@ -193,16 +197,8 @@ verified:
   returned: always
   type: bool
   sample: true
+trace:
+  description: Path of the wire trace this run added to (option O(trace_dir)).
+  returned: when O(trace_dir) is set
+  type: str
 """
-
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_GRANT
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.grant import run_ssm_grant
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import run_as_module
-
-
-def main():
-    run_as_module(run_ssm_grant, SSM_GRANT)
-
-
-if __name__ == '__main__':
-    main()

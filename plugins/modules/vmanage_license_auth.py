@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, sdwan_ops maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -52,6 +51,9 @@ options:
         or the stored SSM user differ from the wanted ones, when no secret is stored, or when vManage no longer
         authenticates to SSM On-Prem with what it stores (for example a stale secret or SSM password). When all match
         and the stored configuration authenticates, nothing is written and the task reports no change.
+      - Whether vManage stores a secret is read from its settings when it shows one (masked); a vManage that leaves the
+        secret out of its answer (Cisco documents neither) counts as storing one, and its use decides - vManage asking
+        SSM On-Prem for its accounts with what it stores (a read).
       - V(always) writes the secret and authenticates on every run (the task then reports a change every time); use it
         after rotating a grant's secret with the same client id.
     type: str
@@ -155,16 +157,8 @@ remedy:
   description: What to do about the failure.
   returned: failure
   type: str
+trace:
+  description: Path of the wire trace this run added to (option O(trace_dir)).
+  returned: when O(trace_dir) is set
+  type: str
 """
-
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import VMANAGE_LICENSE_AUTH
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_auth import run_license_auth
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import run_as_module
-
-
-def main():
-    run_as_module(run_license_auth, VMANAGE_LICENSE_AUTH)
-
-
-if __name__ == '__main__':
-    main()

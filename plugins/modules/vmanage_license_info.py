@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, sdwan_ops maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -14,7 +13,8 @@ version_added: 0.1.0
 description:
   - Reads, in one vManage session, what a licence compliance report needs from a vManage in on-prem licensing
     mode (Cisco Smart Software Manager On-Prem) - release, licensing mode, SSM On-Prem URL, client id,
-    whether a client secret and SSM user credentials are stored, and the time and result of the last licence sync.
+    whether a client secret and SSM user credentials are stored, and the time and result of the last licence sync where
+    vManage reports it (RV(last_sync.reported)).
   - Never returns the client secret or a password; vManage does not return them either.
   - With the default O(gather=[]) a call makes five HTTP requests (login, server info with the XSRF token, licensing
     settings, user settings, logout). O(gather) adds a live check of vManage's path to SSM On-Prem, the smart and
@@ -147,6 +147,26 @@ last_sync:
       sample: >-
         Failed to authenticate Smart Account credentials.: Failed to authenticate user - 'admin'.
         {"error":"invalid_client","error_message":"Grant not found. Ensure that the given grant details are correct."}
+    reported:
+      description:
+        - Whether vManage reports its last sync at all. Cisco documents no last-sync field (the user settings,
+          C(UserSettingsResponse) in Cisco's API reference, have exactly C(isPresentCredentials), C(mode),
+          C(multipleEntitlement), C(uname)); when vManage reports none this is false and the other fields are null.
+      type: bool
+      sample: true
+dialect:
+  description:
+    - What this vManage answered where releases, the public record and the lab differ, by the lab's dialect axes
+      (docs/lab.md, Dialects) - for example C(user-settings-fields) (C(full) or C(documented)), C(user-settings-mode)
+      (the spelling it uses), C(settings-secret) (C(masked) or C(omitted)), C(settings-data), C(fetch-accounts-shape),
+      C(mode-token) (the on-prem token it accepted). The playbook C(field_check.yml) compares it with the lab.
+  returned: success
+  type: dict
+  sample: {"user-settings-fields": "documented", "user-settings-mode": "onPrem", "settings-secret": "omitted"}
+trace:
+  description: Path of the wire trace this run added to (option O(trace_dir)).
+  returned: when O(trace_dir) is set
+  type: str
 accounts:
   description: Smart accounts with their virtual accounts, as vManage lists them.
   returned: when O(gather) contains V(accounts) or V(licenses)
@@ -178,15 +198,3 @@ licenses:
   sample: [{"display_name": "DNA Advantage", "tag": "regid.2019-01.com.cisco.DNA_ADV", "purchased": 10, "available": 7,
             "in_use": 3, "virtual_account_id": "1"}]
 """
-
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import VMANAGE_LICENSE_INFO
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_info import run_license_info
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import run_as_module
-
-
-def main():
-    run_as_module(run_license_info, VMANAGE_LICENSE_INFO)
-
-
-if __name__ == '__main__':
-    main()

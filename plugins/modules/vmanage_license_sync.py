@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, sdwan_ops maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -13,10 +12,17 @@ short_description: Sync licences of a vManage with SSM On-Prem and wait for the 
 version_added: 0.1.0
 description:
   - Does what the vManage GUI's "Sync Licenses & Refresh Devices" does in on-prem mode - authenticate to SSM On-Prem with
-    the SSM On-Prem user (O(authenticate)), list the smart and virtual accounts, sync the chosen virtual account - and waits until vManage
-    records the result.
+    the SSM On-Prem user (O(authenticate)), list the smart and virtual accounts, sync the chosen virtual account - and takes
+    the result from vManage.
   - Idempotent by freshness - when the last sync succeeded less than O(max_age) seconds ago, nothing is sent
     (O(force=true) syncs anyway).
+  - "Cisco documents no last-sync field for vManage (its user settings, C(UserSettingsResponse), have exactly
+    C(isPresentCredentials), C(mode), C(multipleEntitlement), C(uname)). On a vManage that reports none, the module
+    says so once and O(max_age) cannot apply: it asks vManage to fetch its accounts from SSM On-Prem with the grant and
+    SSM user it stores (C(fetchAccounts), a read). When that works, a rerun writes nothing (RV(verified_by)); when it
+    fails, the module syncs. The sync call's own answer is then the result (Cisco documents C(200 Success), no task):
+    nothing is polled, so no SYNC_TIMEOUT follows a sync that worked."
+  - Where vManage does report its last sync, the module waits (O(wait)) until vManage records the result of this sync.
   - A failure reports the cause; vManage's C(Failed to authenticate Smart Account credentials ... Grant not found) error
     comes out as GRANT_NOT_FOUND with the API Toolkit remedy.
   - Uses the sync call of the vManage release (C(smartLicensing/syncLicenses) before 20.15, C(v1/smart-licensing/sync) from 20.15).
@@ -61,7 +67,8 @@ options:
     default: false
   wait:
     description:
-      - Wait until vManage records the result of the sync.
+      - Wait until vManage records the result of the sync (only where vManage reports its last sync; elsewhere the sync
+        call's answer is the result).
     type: bool
     default: true
   wait_timeout:
@@ -89,7 +96,9 @@ attributes:
     support: none
   idempotent:
     support: partial
-    details: No sync while the last successful one is younger than O(max_age); O(force=true) syncs on every run.
+    details: >-
+      No sync while the last successful one is younger than O(max_age), or, where vManage reports no last sync, while
+      vManage authenticates to SSM On-Prem with what it stores; O(force=true) syncs on every run.
 notes:
   - "REST paths used in the vManage session: C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or
     C(GET /dataservice/v1/smart-licensing/user-settings), C(POST /dataservice/smartLicensing/authenticate) (with
@@ -149,6 +158,26 @@ last_sync:
       description: vManage's error message of a failed sync, or null.
       type: str
       sample: null
+    reported:
+      description:
+        - Whether vManage reports its last sync at all; after this run's sync on a vManage that reports none, C(time) is
+          when the sync call was answered (the controller's clock). Cisco documents no last-sync field (the user settings,
+          C(UserSettingsResponse) in Cisco's API reference, have exactly C(isPresentCredentials), C(mode),
+          C(multipleEntitlement), C(uname)); when vManage reports none this is false and the other fields are null.
+      type: bool
+      sample: true
+verified_by:
+  description:
+    - V(fetchAccounts) when vManage reports no last sync and nothing was synced because vManage fetched its accounts
+      from SSM On-Prem with its stored grant and SSM user during the run (the freshness test that stands in for
+      O(max_age)).
+  returned: when that was the case
+  type: str
+  sample: fetchAccounts
+trace:
+  description: Path of the wire trace this run added to (option O(trace_dir)).
+  returned: when O(trace_dir) is set
+  type: str
 accounts:
   description: The smart account that was synced, with the synced virtual account.
   returned: when a sync was sent
@@ -169,15 +198,3 @@ cause:
   type: str
   sample: GRANT_NOT_FOUND
 """
-
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import VMANAGE_LICENSE_SYNC
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_sync import run_license_sync
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import run_as_module
-
-
-def main():
-    run_as_module(run_license_sync, VMANAGE_LICENSE_SYNC)
-
-
-if __name__ == '__main__':
-    main()

@@ -1,4 +1,6 @@
 """vmanage_license_sync against the lab: the seed's error as GRANT_NOT_FOUND, a real sync, idempotent by freshness."""
+import time
+
 import pytest
 
 from .module_runs import assert_idempotent, four_steps, run_module
@@ -75,3 +77,23 @@ def test_unknown_virtual_account(lab, run_playbook):
     run = run_module(healthy, run_playbook, MODULE, force=True, virtual_account="NOPE")
 
     assert run.result["cause"] == "INVALID_INPUT" and "DEFAULT" in run.result["msg"]
+
+
+@pytest.mark.parametrize("release, sync_path", [("20.12.1", SYNC_LEGACY), ("20.15.1", SYNC_V1)])
+def test_a_vmanage_that_reports_no_last_sync_is_left_alone_while_its_grant_works_and_a_forced_sync_waits_for_nothing(
+        lab, run_playbook, release, sync_path):
+    documented = lab("healthy", release=release, dialect="documented")
+    recorded = len(syncs(documented))
+
+    left_alone = four_steps(documented, run_playbook, MODULE, wait_timeout=120, wait_sleep=60)
+    started = time.monotonic()
+    forced = run_module(documented, run_playbook, MODULE, force=True, wait_timeout=120, wait_sleep=60)
+
+    assert_idempotent(left_alone)
+    assert [run.result["changed"] for run in left_alone] == [False] * 4 and left_alone[1].result["verified_by"] == "fetchAccounts"
+    assert left_alone[1].result["last_sync"]["reported"] is False
+    run = left_alone[1].playbook
+    assert (run.stdout + run.stderr).count("does not report its last licence sync") == 1
+    assert forced.result["synced"] is True and forced.result["last_sync"]["ok"] is True
+    assert forced.writes["vmanage-001"].get(sync_path) == 1 and len(syncs(documented)) == recorded + 1
+    assert time.monotonic() - started < 60  # the sync's answer is the result: no poll for a field vManage does not send

@@ -37,10 +37,10 @@ def test_healthy_with_a_proven_grant(lab, run_playbook):
     run = run_module(lab("healthy"), run_playbook, MODULE, with_new_grant=True)
 
     results = checks(run.result)
-    grant = results.pop("grant")
     assert set(status for status, _cause in results.values()) == {"pass"}, run.result["checks"]
-    # the new grant works, but it is not the one vManage stores: a warning without a cause
-    assert grant == ("warn", None)
+    # the new grant works, but it is not the one vManage stores, which keeps working: the detail names both
+    supplied = next(check for check in run.result["checks"] if check["name"] == "supplied_grant")
+    assert "vManage stores client id" in supplied["detail"]
     assert run.result["verdict"] == "healthy" and run.result["findings"] == []
     assert run.writes["vmanage-001"] == {}
 
@@ -73,7 +73,7 @@ def test_grant_without_a_stored_ssm_user_is_credentials_missing_without_a_write(
 
     run = run_module(unconfigured, run_playbook, MODULE)
 
-    assert checks(run.result)["stored_auth"] == ("fail", "CREDENTIALS_MISSING"), run.result["checks"]
+    assert checks(run.result)["credentials"] == ("fail", "CREDENTIALS_MISSING"), run.result["checks"]
     assert client_id in run.result["findings"][0]["detail"] and run.result["verdict"] == "fixable"
     assert run.total_writes() == 0, run.writes
     assert unconfigured.state()["vmanage"]["vmanage-001"]["credentials"]["present"] is False
@@ -100,16 +100,16 @@ def test_scenarios(lab, run_playbook, scenario, check, cause, verdict):
 
 
 @pytest.mark.parametrize("target, fault, options, check, status, cause", [
-    ("ssm", "ssm-listener-closed", {}, "ssm_reach", "fail", "SSM_UNREACHABLE"),
-    ("ssm", "wrong-cert", {"variant": "other-ca"}, "ssm_reach", "fail", "SSM_TLS_UNTRUSTED"),
+    ("ssm", "ssm-listener-closed", {}, "controller_to_ssm", "fail", "SSM_UNREACHABLE"),
+    ("ssm", "wrong-cert", {"variant": "other-ca"}, "controller_to_ssm", "fail", "SSM_TLS_UNTRUSTED"),
     ("ssm", "ssm-backend-down", {}, "ssm_backend", "fail", "SSM_BACKEND_DOWN"),
     ("ssm", "grant-deleted", {}, "stored_auth", "fail", "GRANT_NOT_FOUND"),
-    ("vmanage-001", "ssm-unreachable-from-vmanage", {}, "reach_from_vmanage", "fail", "SSM_UNREACHABLE_FROM_VMANAGE"),
+    ("vmanage-001", "ssm-unreachable-from-vmanage", {}, "vmanage_to_ssm", "fail", "SSM_UNREACHABLE_FROM_VMANAGE"),
     ("vmanage-001", "dns-missing", {}, "dns", "warn", "DNS_MISSING"),
     ("vmanage-001", "wrong-ssm-password", {}, "stored_auth", "fail", "SSM_BAD_USER_CREDENTIALS"),
     ("vmanage-001", "session-cap", {}, "login", "fail", "VMANAGE_SESSION_CAP"),
     ("vmanage-001", "wrong-cert", {"variant": "other-ca"}, "login", "fail", "VMANAGE_TLS_UNTRUSTED"),
-    ("vmanage-001", "xsrf-mismatch", {}, "reach_from_vmanage", "fail", "VMANAGE_XSRF_REJECTED"),
+    ("vmanage-001", "xsrf-mismatch", {}, "vmanage_to_ssm", "fail", "VMANAGE_XSRF_REJECTED"),
 ])
 def test_faults(module_lab, run_playbook, target, fault, options, check, status, cause):
     healthy = module_lab("healthy")

@@ -94,7 +94,8 @@ FAULT_MATRIX = [
               healthy_host=("healthy", "compliant", "unchanged")),
     FaultCase("vmanage-xsrf-mismatch", "XSRF mismatch on vManage (every write refused)", "xsrf-mismatch", "vmanage",
               field_host=("blocked VMANAGE_XSRF_REJECTED", "broken GRANT_NOT_FOUND", "stopped VMANAGE_XSRF_REJECTED"),
-              healthy_host=("blocked VMANAGE_XSRF_REJECTED", "compliant", "stopped VMANAGE_XSRF_REJECTED")),
+              # A healthy vManage needs no write: the fix only reads, so the refused writes never matter to it.
+              healthy_host=("blocked VMANAGE_XSRF_REJECTED", "compliant", "unchanged")),
     FaultCase("vmanage-session-cap", "vManage session cap reached", "session-cap", "vmanage",
               field_host=("blocked VMANAGE_SESSION_CAP", "error VMANAGE_SESSION_CAP", "stopped VMANAGE_SESSION_CAP"),
               healthy_host=("blocked VMANAGE_SESSION_CAP", "error VMANAGE_SESSION_CAP", "stopped VMANAGE_SESSION_CAP")),

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
+from .dialects import dialect_spec, parse_dialect, render_table, table
 from .faults import FAULTS, WRONG_CERT_VARIANTS
 from .labdir import LabDir, lab_process_alive
 from .scenarios import FLEET_STATES, HOST_STATES, SCENARIOS, ConfigurationError, plan_hosts
@@ -32,6 +33,10 @@ def _lab_options(parser):
     parser.add_argument("--seed", type=int, help="seed of the fleet-mixed assignment (default 0)")
     parser.add_argument("--front", choices=("auto", "nginx", "builtin"), default="auto",
                         help="SSM's TLS front: real nginx, the built-in emulation, or nginx when installed")
+    parser.add_argument("--dialect", metavar="SPEC",
+                        help="the variant of the products to play: documented, AXIS=VALUE[,...] or "
+                             "documented,AXIS=VALUE[,...] (default: the lab's historical behaviour; see "
+                             "sdwan-lab dialects)")
 
 
 def build_parser():
@@ -63,12 +68,37 @@ def build_parser():
     fault.add_argument("--every", type=int, help="flapping-5xx, rate-limit: every k-th request (default 1)")
     fault.add_argument("--retry-after", type=int, help="rate-limit: Retry-After seconds (default 1)")
     fault.add_argument("--variant", choices=WRONG_CERT_VARIANTS, help="wrong-cert: which wrong certificate")
+    dialects = commands.add_parser("dialects", help="print every dialect axis, its values, default, documented "
+                                                    "preset and sources")
+    dialects.add_argument("--json", action="store_true", help="as JSON")
+    grant = commands.add_parser("grant", help="create an API Toolkit grant by hand (as an operator does in SSM's "
+                                              "Admin Workspace) and print it as JSON")
+    grant.add_argument("--dir", required=True)
+    grant.add_argument("--name", required=True, help="the grant's name (unique per local account)")
+    grant.add_argument("--type", choices=("resource_owner", "client_credentials"), default="resource_owner",
+                       help="grant type (default resource_owner)")
+    conformance = commands.add_parser(
+        "conformance", help="replay a HAR against a temporary lab and print the differences per endpoint",
+        description="Replays each vManage/SSM API request of a HAR 1.2 file against a temporary lab (scenario "
+                    "healthy, 1 vManage) and prints, per endpoint, the differences in status, JSON keys and "
+                    "types between the recorded answers and the lab's, and the dialect the recorded answers "
+                    "show. Exit 0: no difference; 1: differences; 2: bad input.")
+    conformance.add_argument("har", metavar="FILE.har")
+    conformance.add_argument("--release", help="the lab's vManage release (default: the HAR's client/server "
+                                               "platformVersion, else 20.12.1)")
+    conformance.add_argument("--dialect", metavar="SPEC", help="the lab's dialect (see sdwan-lab dialects)")
+    conformance.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    lab_dir = LabDir(args.dir)
+    if args.command == "conformance":
+        # Bad input is exit 2 there (1 means differences).
+        from .conformance import run_conformance
+
+        return run_conformance(args)
+    lab_dir = LabDir(args.dir) if getattr(args, "dir", None) else None
     try:
         return COMMANDS[args.command](args, lab_dir) or 0
     except (CommandError, ConfigurationError) as error:
@@ -113,13 +143,25 @@ def lab_arguments(args):
         arguments += ["--release", args.release]
     if args.seed is not None:
         arguments += ["--seed", str(args.seed)]
+    dialect = parse_dialect(args.dialect)
+    if dialect_spec(dialect):
+        arguments += ["--dialect", dialect_spec(dialect)]
     return arguments
 
 
 def command_up(args, lab_dir):
+    started = time.monotonic()
+    status = start_lab(args, lab_dir)
+    print(f"lab up in {time.monotonic() - started:.1f} s: SSM {status['ssm_url']} (front {status['front']}), "
+          f"{status['vmanage']} vManage, scenario {status['scenario']}; see {lab_dir.lab_json}")
+
+
+def start_lab(args, lab_dir):
+    """`sdwan-lab up` without its output: the lab's status once every listener answers."""
     if running_pid(lab_dir):
         raise CommandError(f"a lab is already running in {lab_dir.root}; run sdwan-lab down first")
     plan_hosts(args.scenario, args.vmanage, args.release, args.seed)
+    parse_dialect(args.dialect)
     started = time.monotonic()
     lab_dir.create()
     lab_dir.remove_run_files()
@@ -136,9 +178,7 @@ def command_up(args, lab_dir):
             _stop(process.pid, lab_dir)
             raise CommandError(f"the lab did not come up within {args.timeout:.0f} s:\n{_log_tail(lab_dir)}")
         time.sleep(0.05)
-    status = control(lab_dir, "GET", "/status")
-    print(f"lab up in {time.monotonic() - started:.1f} s: SSM {status['ssm_url']} (front {status['front']}), "
-          f"{status['vmanage']} vManage, scenario {status['scenario']}; see {lab_dir.lab_json}")
+    return control(lab_dir, "GET", "/status")
 
 
 def _log_tail(lab_dir, lines=30):
@@ -156,10 +196,11 @@ def command_serve(args, lab_dir):
 
     from .server import Lab
 
+    dialect = parse_dialect(args.dialect)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     lab_dir.create()
     lab_dir.remove_run_files()
-    asyncio.run(Lab(lab_dir, args.scenario, args.vmanage, args.release, args.seed, args.front).run())
+    asyncio.run(Lab(lab_dir, args.scenario, args.vmanage, args.release, args.seed, args.front, dialect).run())
 
 
 def _stop(pid, lab_dir):
@@ -191,7 +232,8 @@ def _recorded_nginx_pid(lab_dir):
     return None
 
 
-def command_down(args, lab_dir):
+def stop_lab(lab_dir):
+    """`sdwan-lab down` without its output: the PID of the lab that was stopped, or None."""
     nginx_pid = _recorded_nginx_pid(lab_dir)
     pid = running_pid(lab_dir)
     if pid:
@@ -199,6 +241,11 @@ def command_down(args, lab_dir):
     if nginx_pid and lab_process_alive(nginx_pid, lab_dir):
         _stop(nginx_pid, lab_dir)
     lab_dir.control_json.unlink(missing_ok=True)
+    return pid
+
+
+def command_down(args, lab_dir):
+    pid = stop_lab(lab_dir)
     print(f"lab in {lab_dir.root} stopped" if pid else f"no lab was running in {lab_dir.root}")
 
 
@@ -219,5 +266,14 @@ def command_fault(args, lab_dir):
         "target": args.target, "fault": args.fault, "clear": args.clear, "options": options}), indent=2))
 
 
+def command_dialects(args, lab_dir):
+    print(json.dumps(table(), indent=2) if args.json else render_table())
+
+
+def command_grant(args, lab_dir):
+    print(json.dumps(control(lab_dir, "POST", "/grant", {"name": args.name, "type": args.type}), indent=2))
+
+
 COMMANDS = {"up": command_up, "serve": command_serve, "down": command_down, "status": command_status,
-            "state": command_state, "fault": command_fault}
+            "state": command_state, "fault": command_fault, "dialects": command_dialects,
+            "grant": command_grant}

@@ -65,6 +65,12 @@ class Router:
             path_matched = True
         return Match(None, {}, f"{method} {path}", method_allowed=not path_matched)
 
+    def template(self, method, path):
+        """The template of the route for METHOD path in any instance (whatever its release or dialect)."""
+        lookup = "GET" if method == "HEAD" else method
+        return next((route.template for route in self._routes
+                     if route.method == lookup and route.pattern.match(path)), None)
+
 
 class RequestCounters:
     def __init__(self):

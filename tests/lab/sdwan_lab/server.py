@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 import aiohttp
 from aiohttp import web
 
+from .dialects import DEFAULT_DIALECT
 from .fault_state import ActiveFaults
 from .faults import FAULTS, LAB_CERT, SSM, VMANAGE, FaultError, FaultOptions
 from .labdir import write_atomically
@@ -25,7 +26,7 @@ from .network import Network
 from .pki import LabPki
 from .provisioning import configure
 from .scenarios import ConfigurationError, plan_hosts
-from .ssm import SsmOnPrem, SsmUser, rails_json
+from .ssm import GRANT_FLOWS, SsmError, SsmOnPrem, SsmUser, rails_json
 from .ssm_front import BuiltinFront, NginxFront, find_nginx
 from .vmanage import VManage, envelope
 
@@ -86,9 +87,10 @@ def generated_password(prefix):
 
 
 class Lab:
-    def __init__(self, lab_dir, scenario, vmanage_count, release=None, seed=None, front="auto"):
+    def __init__(self, lab_dir, scenario, vmanage_count, release=None, seed=None, front="auto", dialect=None):
         self.dir = lab_dir
         self.scenario = scenario
+        self.dialect = dict(dialect or DEFAULT_DIALECT)
         self.seed = seed
         self.plans = plan_hosts(scenario, vmanage_count, release, seed)
         self.nginx_executable = find_nginx() if front in ("auto", "nginx") else None
@@ -96,7 +98,7 @@ class Lab:
             raise ConfigurationError("--front nginx: nginx is not installed")
         self.ssm_admin = SsmUser("admin", generated_password("Admin"), admin=True)
         self.ssm_user = SsmUser("netops", generated_password("Lab"), admin=False)
-        self.ssm = SsmOnPrem([self.ssm_admin, self.ssm_user], lab_dir.ssm_logs / "production.log")
+        self.ssm = SsmOnPrem([self.ssm_admin, self.ssm_user], lab_dir.ssm_logs / "production.log", self.dialect)
         self.vmanages = []
         self.vmanage_listeners = {}
         self._handlers = {}
@@ -140,7 +142,7 @@ class Lab:
             name = f"vmanage-{index:03d}"
             vmanage = VManage(name=name, index=index, plan=plan, username="admin",
                               password=f"vmanage-{secrets.token_hex(6)}", ssm_ports=ssm_ports,
-                              network=self.network, log_path=self.dir.vmanage_log(name))
+                              network=self.network, log_path=self.dir.vmanage_log(name), dialect=self.dialect)
             self.vmanage_listeners[name] = await self._listener(vmanage.handle, _vmanage_error, LAB_CERT)
             self.vmanages.append(vmanage)
         self.vmanage_by_name = {vmanage.name: vmanage for vmanage in self.vmanages}
@@ -226,6 +228,7 @@ class Lab:
             "pid": os.getpid(),
             "scenario": self.scenario,
             "seed": self.seed,
+            "dialect": dict(self.dialect),
             "created": datetime.fromtimestamp(self.started_at, timezone.utc).isoformat(timespec="seconds"),
             "ca_cert": ca,
             "inventory": str(self.dir.inventory),
@@ -275,6 +278,7 @@ class Lab:
             "ssm_validate_certs": True,
             "ssm_ca_path": ca,
             "lab_dir": str(self.dir.root),
+            "lab_dialect": dict(self.dialect),
         }
         lines = [f"# Written by sdwan-lab for the lab in {self.dir.root} (scenario {self.scenario}).",
                  "all:", "  children:", "    vmanage:", "      vars:"]
@@ -315,6 +319,7 @@ class Lab:
     def state(self):
         return {
             "scenario": self.scenario,
+            "dialect": dict(self.dialect),
             "ssm": {
                 **self.ssm.snapshot(),
                 "url": self.ssm_url,
@@ -325,7 +330,8 @@ class Lab:
         }
 
     def status(self):
-        return {"running": True, "pid": os.getpid(), "scenario": self.scenario, "ssm_url": self.ssm_url,
+        return {"running": True, "pid": os.getpid(), "scenario": self.scenario, "dialect": dict(self.dialect),
+                "ssm_url": self.ssm_url,
                 "front": self.front.kind, "nginx_pid": self.front.pid, "vmanage": len(self.vmanages),
                 "uptime_s": round(time.time() - self.started_at, 1)}
 
@@ -412,7 +418,23 @@ class Lab:
                     body["target"], body["fault"], bool(body.get("clear")), body.get("options") or {}))
             except FaultError as error:
                 return _control_error(400, str(error))
+        if request.method == "POST" and request.path == "/grant":
+            return self._control_create_grant(await request.json())
+        if request.method == "GET" and request.path == "/grants":
+            # The operator's view of SSM's grants with their secrets (the control token is in a 0600 file).
+            return web.json_response([grant.as_json(with_secret=True) for grant in self.ssm.grants.values()])
         return _control_error(404, f"no control action {request.method} {request.path}")
+
+    def _control_create_grant(self, body):
+        """A grant made by hand in SSM's Admin Workspace (`sdwan-lab grant`): not an API request to SSM."""
+        if body.get("type") not in GRANT_FLOWS:
+            return _control_error(400, f"unknown grant type {body.get('type')!r}; choose from {', '.join(GRANT_FLOWS)}")
+        try:
+            grant = self.ssm.create_grant(body.get("name"), body["type"], body.get("description") or "")
+        except SsmError as error:
+            return _control_error(400, (error.body or {}).get("error_message", f"SSM answered {error.status}"))
+        return web.json_response({"id": grant.id, "name": grant.name, "client_id": grant.client_id,
+                                  "client_secret": grant.client_secret, "type": grant.type})
 
 
 def _switch(faults: ActiveFaults, name, options, clear):

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from .dialects import DEFAULT_DIALECT
 from .fault_state import ActiveFaults
 from .logs import LogFile, rails_line
 from .routing import RequestCounters, Router
@@ -111,8 +112,14 @@ def _routes():
         ("POST", "/api/v1/accounts/{account}/licenses", "api_licenses", "Api::V1::LicensesController#index"),
         ("POST", "/api/v1/accounts/{account}/alerts", "api_alerts", "Api::V1::AlertsController#index"),
     ):
-        router.add(method, template, handler, label=controller)
+        # [I] (ssm-grant-api absent) an SSM without the grant API: its paths are unknown Rails routes (404).
+        available = grant_api_present if template.startswith("/backend/api_toolkit/") else None
+        router.add(method, template, handler, label=controller, available=available)
     return router
+
+
+def grant_api_present(ssm):
+    return ssm.dialect["ssm-grant-api"] == "present"
 
 
 @dataclass
@@ -169,7 +176,9 @@ class SsmOnPrem:
     parallel requests (e.g. parallel grant creation) see and leave it consistent.
     """
 
-    def __init__(self, users, log_path):
+    def __init__(self, users, log_path, dialect=None):
+        # The variant of SSM this lab plays where public sources leave a choice (dialects.py).
+        self.dialect = dict(dialect or DEFAULT_DIALECT)
         self.users = {user.username: user for user in users}
         self.accounts = ACCOUNTS
         self.grants = {}
@@ -358,7 +367,10 @@ class SsmOnPrem:
         params = await request_params(request)
         user = self.users.get(params.get("username"))
         if user is None or not hmac.compare_digest(str(params.get("password", "")), user.password):
-            # [I] The status of a failed login is not public (Metasploit only checks for non-200).
+            # [I] The answer to a failed login is not public (Metasploit only checks for a 200 with `uid`):
+            # 401 (ssm-admin-login-failure 401) or 200 without `uid` (200-error).
+            if self.dialect["ssm-admin-login-failure"] == "200-error":
+                return rails_json({"error_message": "Invalid username or password"})
             raise _message(401, "Invalid username or password")
         session.username = user.username
         return rails_json({"uid": user.username, "username": user.username,

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from .dialects import DEFAULT_DIALECT
 from .fault_state import ActiveFaults
 from .logs import VManageServerLog
 from .network import OutboundError, Vantage, resolve
@@ -138,8 +139,10 @@ class VManage:
     """State and handlers of one vManage. Only this asyncio loop touches it; its licensing
     operations (which await SSM) are serialised by `_licensing_lock`."""
 
-    def __init__(self, *, name, index, plan, username, password, ssm_ports, network, log_path):
+    def __init__(self, *, name, index, plan, username, password, ssm_ports, network, log_path, dialect=None):
         self.name = name
+        # The variant of vManage this instance plays where public sources leave a choice (dialects.py).
+        self.dialect = dict(dialect or DEFAULT_DIALECT)
         self.system_ip = f"1.1.{index // 256}.{index % 256}"
         self.release = plan.release
         self.scenario = plan.state.name
@@ -418,14 +421,29 @@ class VManage:
     # ----------------------------------------------------------------- settings
 
     def masked_setting(self, setting):
+        """The setting with its secret masked (the lab's state view, whatever the dialect)."""
         value = dict(self.settings[setting])
         if value.get("ssmClientSecret"):
-            # [I] vManage does not give the stored secret back; the lab masks it.
             value["ssmClientSecret"] = MASK
         return value
 
+    def shown_setting(self, setting):
+        """The setting as GET and PUT answers show it: the secret masked or omitted (dialect settings-secret)."""
+        if self.dialect["settings-secret"] == "omitted":
+            # Documented by analogy: Cisco's collection says the settings GET returns no password content.
+            value = dict(self.settings[setting])
+            value.pop("ssmClientSecret", None)
+            return value
+        # [I] vManage does not give the stored secret back; the lab masks it (settings-secret=masked).
+        return self.masked_setting(setting)
+
+    def _setting_answer(self, setting):
+        shown = self.shown_setting(setting)
+        # catalystwan reads `data` as a list or an object (dialect settings-data).
+        return vmanage_json({"data": [shown] if self.dialect["settings-data"] == "list" else shown})
+
     async def get_setting(self, request, session, setting):
-        return vmanage_json({"data": [self.masked_setting(setting)]})
+        return self._setting_answer(setting)
 
     async def put_setting(self, request, session, setting):
         body = await json_object(request)
@@ -442,7 +460,7 @@ class VManage:
                 raise bad_request("proxyIp and proxyPort are required when proxy is enabled")
             keys = ("proxy", "proxyIp", "proxyPort")
         self.settings[setting].update({key: body[key] for key in keys if key in body})
-        return vmanage_json({"data": [self.masked_setting(setting)]})
+        return self._setting_answer(setting)
 
     def _validate_smart_licensing(self, body):
         for key in ("mode", "ssmServerUrl", "ssmClientId", "ssmClientSecret"):
@@ -458,25 +476,38 @@ class VManage:
 
     # ----------------------------------------------------------------- smart licensing
 
-    def user_settings(self, onprem_token):
+    def user_settings(self, path):
+        """The user settings as `path` ("legacy" getUserSettings or "v1" user-settings) shows them."""
         mode = self.settings["smartLicensing"].get("mode", "online")
-        last = self.syncs[-1] if self.syncs else None
-        return {
+        spelling = self.dialect["user-settings-mode"]
+        if spelling == "by-path":
+            # [I] Legacy 'onprem' is the lab's choice; v1 'onPrem' is documented (UserSettingsResponse).
+            spelling = "onprem" if path == "legacy" else "onPrem"
+        # [I] (user-settings-mode onprem, on-prem) other spellings of the mode on every path.
+        settings = {
             "isPresentCredentials": self.credentials is not None,
-            "mode": onprem_token if mode == "on-prem" else mode,
+            "mode": spelling if mode == "on-prem" else mode,
             "multipleEntitlement": False,
             "uname": self.credentials.username if self.credentials else "",
-            # [I] The last-sync fields are the lab's (docs/dev/interfaces.md section 4).
-            "lastSyncTime": epoch_ms(last.time) if last else None,
-            "lastSyncStatus": ("Success" if last.ok else "Failure") if last else None,
-            "lastSyncError": last.error if last else None,
         }
+        if self.dialect["user-settings-fields"] == "full":
+            last = self.syncs[-1] if self.syncs else None
+            # [I] The last-sync fields are the lab's (docs/dev/interfaces.md section 4); no public schema has
+            # them. The lab records every sync in its state (`syncs`) whatever the dialect.
+            settings.update({
+                "lastSyncTime": epoch_ms(last.time) if last else None,
+                "lastSyncStatus": ("Success" if last.ok else "Failure") if last else None,
+                "lastSyncError": last.error if last else None,
+            })
+        return settings
 
     async def user_settings_legacy(self, request, session):
-        return vmanage_json({"data": [self.user_settings("onprem")]})
+        settings = self.user_settings("legacy")
+        # [I] getUserSettings has no public response schema: {"data": [...]} (list) or the bare object.
+        return vmanage_json({"data": [settings]} if self.dialect["user-settings-envelope"] == "list" else settings)
 
     async def user_settings_v1(self, request, session):
-        return vmanage_json(self.user_settings("onPrem"))
+        return vmanage_json(self.user_settings("v1"))
 
     def _log(self, task, level, logger, message):
         self.log.write(task, level, logger, message)
@@ -559,14 +590,20 @@ class VManage:
         self._log(task, "ERROR", "RestAPIClient", f"Failed to process POST request uri: {path.lstrip('/')} . {reason}")
         raise LicensingFailure(SYNC_FAILED, reason)
 
-    def _check_mode_token(self, mode, user):
+    def _check_mode_token(self, mode, user, also=()):
         if mode == "online":
             # The lab is offline: Cisco's cloud never resolves.
             raise LicensingFailure(AUTH_FAILED, f"Failed to authenticate user - '{user}'. "
                                                 "java.net.UnknownHostException: cloudsso.cisco.com: "
                                                 "Name or service not known")
-        if mode != "onprem":
+        # [I] The on-prem token of authenticate and fetchAccounts (dialect mode-token): no public source.
+        if mode not in (self.dialect["mode-token"], *also):
             raise bad_request(f"Invalid mode '{mode}'")
+
+    def _failure_status(self):
+        # [I] The status of a failed authenticate/fetchAccounts/sync (dialect authenticate-failure-status):
+        # 400, 403 and 500 are documented statuses, the envelope is not; 401 keeps the JSON envelope.
+        return int(self.dialect["authenticate-failure-status"])
 
     def _start_operation(self, what):
         task = self.log.task()
@@ -580,15 +617,16 @@ class VManage:
         try:
             # [I] The on-prem mode token of authenticate; without `mode` the stored mode applies.
             stored_mode = self.settings["smartLicensing"].get("mode", "online")
-            self._check_mode_token(body.get("mode", "onprem" if stored_mode == "on-prem" else stored_mode), username)
+            mode_token = self.dialect["mode-token"]
+            self._check_mode_token(body.get("mode", mode_token if stored_mode == "on-prem" else stored_mode), username)
             async with self._licensing_lock:
                 task = self._start_operation("Authenticating on-prem server")
                 token = await self._ssm_token(task, username, password)
                 self.credentials = SsmCredentials(username, password)
                 self.credentials_replaced_by_fault = None
         except LicensingFailure as failure:
-            # [I] A failed authenticate: 400 and code SLIC0001; the GUI shows "<message>: <details>".
-            raise VManageError(400, failure.message, failure.details, "SLIC0001") from None
+            # [I] A failed authenticate: code SLIC0001; the GUI shows "<message>: <details>".
+            raise VManageError(self._failure_status(), failure.message, failure.details, "SLIC0001") from None
         return vmanage_json({"accessToken": token})
 
     def _stored_credentials(self):
@@ -608,13 +646,22 @@ class VManage:
                 token = await self._ssm_token(task, credentials.username, credentials.password)
                 accounts = (await self._ssm_api(task, token, "/api/v1/accounts"))["accounts"]
         except LicensingFailure as failure:
-            raise VManageError(400, failure.message, failure.details, "SLIC0001") from None
-        return vmanage_json({"accounts": [
+            raise VManageError(self._failure_status(), failure.message, failure.details, "SLIC0001") from None
+        shape = self.dialect["fetch-accounts-shape"]
+        # [I] (shape accounts) the envelope of the live capture with the field names of Cisco's schema.
+        va_key = "vaaccountid" if shape == "capture" else "virtual_account_id"
+        listed = [
             {"account_id": str(account["id"]), "name": account["name"], "virtual_accounts": [
-                {"virtual_account_id": str(va["id"]), "name": va["name"], "default": va["default"]}
+                {va_key: str(va["id"]), "name": va["name"], "default": va["default"]}
                 for va in account["virtualAccounts"]]}
             for account in accounts
-        ]})
+        ]
+        if shape == "object":
+            # Cisco's schema (SmartLicensingfetchAccountsResp): one object, here the default account's.
+            default = next((listed[index] for index, account in enumerate(accounts) if account["default"]),
+                           listed[0] if listed else {"account_id": "", "name": "", "virtual_accounts": []})
+            return vmanage_json(default)
+        return vmanage_json({"accounts": listed})
 
     async def remove_selection(self, request, session):
         # [I] Clearing the selection drops the licences synced for it.
@@ -628,15 +675,22 @@ class VManage:
 
     async def sync_v1(self, request, session):
         await self._sync(request)
-        # [I] The v1 sync answers 200 "Success" without a schema; the lab sends it as a JSON object.
+        if self.dialect["sync-answer"] == "text":
+            # Documented: 200 "Success" without a schema.
+            return web.Response(text="Success", content_type="text/plain")
+        # [I] (sync-answer json) the v1 sync's "Success" as a JSON object.
         return vmanage_json({"status": "Success"})
 
     async def _sync_request(self, request):
         if request.content_type != "multipart/form-data":
             raise bad_request("Expected multipart/form-data with a 'data' part")
-        part = (await request.post()).get("data")
+        form = await request.post()
+        part = form.get("data")
         if part is None:
             raise bad_request("Missing multipart part 'data'")
+        # [I] (sync-parts data) only `data` required; Cisco's SyncRequest/LicenseUplodFile has `data` and `name`.
+        if self.dialect["sync-parts"] == "data+name" and form.get("name") is None:
+            raise bad_request("Missing multipart part 'name'")
         raw = part.file.read() if hasattr(part, "file") else part
         try:
             data = json.loads(raw)
@@ -650,7 +704,9 @@ class VManage:
         data = await self._sync_request(request)
         process_id = f"sync_licenses-{uuid.uuid4()}"
         try:
-            self._check_mode_token(data.get("mode"), self.credentials.username if self.credentials else "")
+            # Cisco's sync example spells the mode `onprem`; the authenticate token is accepted too.
+            self._check_mode_token(data.get("mode"), self.credentials.username if self.credentials else "",
+                                   also=("onprem",))
             async with self._licensing_lock:
                 self.running_tasks[process_id] = {
                     "processId": process_id, "name": "Sync Licenses", "action": "sync_licenses",
@@ -662,7 +718,7 @@ class VManage:
         except LicensingFailure as failure:
             self._finish_task(process_id, ("Failure", "failure"))
             self._record_sync(SyncRecord(datetime.now(timezone.utc), False, f"{failure.message}: {failure.details}"))
-            raise VManageError(400, failure.message, failure.details, "SLIC0001") from None
+            raise VManageError(self._failure_status(), failure.message, failure.details, "SLIC0001") from None
         self._finish_task(process_id, ("Success", "success"))
         self._record_sync(SyncRecord(datetime.now(timezone.utc), True, None, accounts))
 
@@ -707,10 +763,13 @@ class VManage:
     async def synced_licenses(self, request, session):
         wanted = request.query.get("virtual_account_id")
         billing = request.query.get("licenseType", "prepaid")
+        # [I] (license-counts integer) SSM's integer counts passed through; Cisco's LicenseInfo has strings.
+        count = str if self.dialect["license-counts"] == "string" else int
         return vmanage_json([
             {"subscription_id": f"onprem-va-{va_id}", "billing_model": billing, "billing_type": "onprem",
              "licenses": [{"display_name": lic["license"], "tag": lic["tag"], "Purchased": lic["quantity"],
-                           "Available": lic["available"], "inUse": lic["inUse"], "quantity": lic["quantity"]}
+                           "Available": count(lic["available"]), "inUse": count(lic["inUse"]),
+                           "quantity": count(lic["quantity"])}
                           for lic in licenses]}
             for va_id, licenses in self.licenses.items() if wanted in (None, va_id)
         ])

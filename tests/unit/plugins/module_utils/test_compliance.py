@@ -1,4 +1,4 @@
-"""Compliance assessment and report files (module_utils.compliance, module_utils.compliance_report).
+"""Compliance assessment and report files (plugin_utils._compliance, plugin_utils._report) over the one check model.
 
 Inputs are vmanage_license_info results as the module returns them; the grant check goes over
 real TLS to the scripted SSM server of this directory's conftest.
@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import compliance_report
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.compliance import (
-    LICENSE_REPORT, assess_host, plan_grant_checks, run_compliance,
-)
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.compliance import totals
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import LICENSE_REPORT
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import RunContext
+from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils import _report as compliance_report
+from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils._compliance import (
+    CHECKS as COMPLIANCE_CHECKS, assess_host, plan_grant_checks, run_compliance, totals,
+)
 from ansible_collections.sdwan_ops.license_sync.tests.unit.plugins.module_utils.harness import Reply
 
 JUNIT_XSD = Path(__file__).resolve().parents[3] / "schemas" / "junit.xsd"
@@ -54,11 +54,24 @@ def live(cause=None, detail="vManage could not fetch the accounts from SSM On-Pr
 
 
 def server(probe_cause=None, client_ids=None):
-    """A checked entry of plan_ssm_checks: the controller's probe and the grant list."""
-    probe = dict(ok=True, cause=None, detail="up") if probe_cause is None else dict(
-        ok=False if probe_cause in ("SSM_BACKEND_DOWN", "SSM_UNREACHABLE", "SSM_TLS_UNTRUSTED") else None,
-        cause=probe_cause, detail="probe failed")
-    return dict(ssm_url="https://ssm.example.test:8443", hosts=["vm1"], probe=probe, client_ids=client_ids, grants_detail="listed")
+    """A checked entry of plan_ssm_checks: the controller's look at SSM On-Prem and the grant list."""
+    url = "https://ssm.example.test:8443"
+    if probe_cause is None:
+        controller = dict(ok=True, cause=None, detail="up", reached=True, backend=True, url=url)
+    elif probe_cause == "SSM_BACKEND_DOWN":
+        controller = dict(ok=True, cause=None, detail="front answers, backend does not", reached=True, backend=False, url=url)
+    else:
+        controller = dict(ok=False, cause=probe_cause, detail="probe failed", reached=False, backend=None, url=url)
+    return dict(ssm_url=url, hosts=["vm1"], controller=controller, client_ids=client_ids, grants_detail="listed")
+
+
+def verdict(ok, cause=None, detail="token request"):
+    """The outcome of a token request from the controller for the host's grant."""
+    return dict(ok=ok, cause=cause, detail=detail, remedy=None)
+
+
+def statuses(record):
+    return dict((check["name"], check["status"]) for check in record["checks"])
 
 
 def codes(record):
@@ -66,34 +79,34 @@ def codes(record):
 
 
 def test_healthy_vmanage_is_compliant_with_every_check_passing():
-    record = assess(info(ssm_check=live()), verdict=dict(verified=True, cause=None, detail="token issued"),
+    record = assess(info(ssm_check=live()), verdict=verdict(True, detail="token issued"),
                     server=server(client_ids={"client-a": "vmanage-grant"}))
     assert record["state"] == "compliant"
     assert record["causes"] == [] and record["cause"] is None
     assert record["grant_valid"] is True
     assert record["ssm_reachable_from_vmanage"] is True
-    assert {c["name"]: c["status"] for c in record["checks"]} == {
-        "login": "pass", "release": "pass", "mode": "pass", "ssm_url": "pass", "credentials": "pass", "ssm_service": "pass",
-        "grant": "pass", "ssm_user": "pass", "ssm_reach": "pass", "last_sync": "pass"}
+    assert statuses(record) == {
+        "login": "pass", "release": "pass", "mode": "pass", "ssm_url": "pass", "credentials": "pass", "dns": "skip",
+        "vmanage_to_ssm": "pass", "controller_to_ssm": "pass", "ssm_backend": "pass", "stored_auth": "pass", "grant": "pass",
+        "ssm_user": "pass", "last_sync": "pass"}
 
 
 @pytest.mark.parametrize("cause, check", [
-    ("GRANT_NOT_FOUND", "grant"), ("SSM_BAD_USER_CREDENTIALS", "ssm_user"), ("SSM_BACKEND_DOWN", "ssm_service"),
-    ("DNS_MISSING", "ssm_reach"), ("SSM_UNREACHABLE_FROM_VMANAGE", "ssm_reach"), ("SSM_TLS_UNTRUSTED", "ssm_reach"),
+    ("GRANT_NOT_FOUND", "grant"), ("SSM_BAD_USER_CREDENTIALS", "ssm_user"), ("SSM_BACKEND_DOWN", "ssm_backend"),
+    ("DNS_MISSING", "dns"), ("SSM_UNREACHABLE_FROM_VMANAGE", "vmanage_to_ssm"), ("SSM_TLS_UNTRUSTED", "vmanage_to_ssm"),
 ])
 def test_what_broke_after_the_last_good_sync_breaks_the_host_when_vmanage_asks_ssm_now(cause, check):
     record = assess(info(ssm_check=live(cause)), server=server())
     assert record["state"] == "broken"
     assert record["cause"] == cause
-    assert [c["status"] for c in record["checks"] if c["name"] == check] == ["fail"]
-    assert [c["status"] for c in record["checks"] if c["name"] == "last_sync"] == ["pass"]
+    assert (statuses(record)[check], statuses(record)["stored_auth"], statuses(record)["last_sync"]) == ("fail", "fail", "pass")
 
 
 @pytest.mark.parametrize("cause", ["SSM_BUSY", "SYNC_FAILED", "HTTP_ERROR", "VMANAGE_NOT_READY", "TIMEOUT"])
 def test_a_passing_failure_of_the_live_check_keeps_a_healthy_host_compliant_with_a_warning(cause):
     record = assess(info(ssm_check=live(cause, "SSM On-Prem answered vManage HTTP 429")), server=server())
     assert record["state"] == "compliant"
-    assert [c["status"] for c in record["checks"] if c["name"] == "ssm_user"] == ["warn"]
+    assert (statuses(record)["stored_auth"], statuses(record)["ssm_user"]) == ("warn", "warn")
 
 
 def test_backend_down_seen_by_the_controller_breaks_a_host_vmanage_could_not_prove_healthy():
@@ -113,13 +126,14 @@ def test_ssm_down_or_untrusted_for_controller_and_vmanage_alike_names_ssm_first(
 def test_what_only_the_controller_sees_does_not_break_a_host_whose_vmanage_reaches_ssm_now(probe_cause):
     record = assess(info(ssm_check=live()), server=server(probe_cause))
     assert record["state"] == "compliant"
-    assert [c["status"] for c in record["checks"] if c["name"] == "ssm_service"] == ["warn"]
+    shown_by = "ssm_backend" if probe_cause == "SSM_BACKEND_DOWN" else "controller_to_ssm"
+    assert statuses(record)[shown_by] == "warn"
 
 
 def test_client_id_missing_from_the_ssm_grant_list_is_grant_not_found_and_listed_is_a_pass():
     record = assess(info(), server=server(client_ids={"client-b": "other"}))
     assert (record["state"], record["cause"], record["grant_valid"]) == ("broken", "GRANT_NOT_FOUND", False)
-    assert "API Toolkit has no grant with client ID client-a" in record["causes"][0]["detail"]
+    assert "API Toolkit has no grant with client id client-a" in record["causes"][0]["detail"]
     record = assess(info(), server=server(client_ids={"client-a": "vmanage-grant"}))
     assert record["state"] == "compliant"
     assert [c["status"] for c in record["checks"] if c["name"] == "grant"] == ["pass"]
@@ -155,6 +169,19 @@ def test_without_sync_history_reachability_stays_unknown_and_never_synced_is_sta
     assert codes(record) == ["SYNC_STALE"]
 
 
+def test_a_vmanage_that_reports_no_last_sync_is_compliant_when_it_reaches_ssm_now_and_never_called_never_synced():
+    unreported = dict(time=None, age_s=None, ok=None, error=None, reported=False)
+    record = assess(info(last_sync=unreported, ssm_check=live()))
+    last_sync = [c for c in record["checks"] if c["name"] == "last_sync"][0]
+    assert record["state"] == "compliant" and last_sync["status"] == "skip"
+    assert "does not report its last sync" in last_sync["detail"] and "just now" in last_sync["detail"]
+    assert "never" not in json.dumps(record)
+    broken = assess(info(last_sync=unreported, ssm_check=live("GRANT_NOT_FOUND")))
+    assert (broken["state"], broken["cause"], broken["fixable"]) == ("broken", "GRANT_NOT_FOUND", True)
+    document = _document()
+    assert "not reported" in compliance_report.render_html(dict(document, hosts=[record], totals=totals([record])))
+
+
 def test_old_sync_is_stale_and_fresh_enough_is_not():
     assert codes(assess(info(last_sync=dict(time="2026-11-20T00:00:00Z", age_s=5 * DAY, ok=True, error=None)))) == ["SYNC_STALE"]
     assert assess(info(last_sync=dict(time="2026-11-20T00:00:00Z", age_s=5 * DAY, ok=True, error=None)), max_age=7 * DAY)["state"] == "compliant"
@@ -171,7 +198,7 @@ def test_old_release_stops_the_assessment_with_a_cause_the_operator_must_fix():
     record = assess(info(release="20.6.3", mode=None, ssm_url=None, client_id=None, credentials_stored=False))
     assert codes(record) == ["RELEASE_TOO_OLD"]
     assert record["fixable"] is False
-    assert [c["status"] for c in record["checks"][2:]] == ["skip"] * 8
+    assert [c["status"] for c in record["checks"][2:]] == ["skip"] * (len(record["checks"]) - 2)
 
 
 def test_url_differing_from_the_inventory_is_a_mismatch_but_spelling_is_not():
@@ -195,12 +222,12 @@ def test_host_ansible_never_reached_is_unreachable():
 
 
 def test_grant_rejected_by_ssm_breaks_a_host_whose_last_sync_was_good():
-    record = assess(info(), verdict=dict(verified=False, cause="GRANT_NOT_FOUND", detail="grant deleted"))
+    record = assess(info(), verdict=verdict(False, "GRANT_NOT_FOUND", "grant deleted"))
     assert record["state"] == "broken" and record["cause"] == "GRANT_NOT_FOUND" and record["grant_valid"] is False
 
 
 def test_controller_that_cannot_reach_ssm_does_not_break_a_host():
-    record = assess(info(), verdict=dict(verified=False, cause="SSM_UNREACHABLE", detail="connection refused"))
+    record = assess(info(), verdict=verdict(False, "SSM_UNREACHABLE", "connection refused"))
     assert record["state"] == "compliant"
     assert [c["status"] for c in record["checks"] if c["name"] == "grant"] == ["warn"]
 
@@ -272,7 +299,7 @@ def compliance_reply_for_secret(secret):
 
 def _document():
     records = [
-        assess_host("vm-ok", info(), ssm_vars(), dict(verified=True, cause=None, detail="ok"), DAY, "20.9.1"),
+        assess_host("vm-ok", info(), ssm_vars(), verdict(True, detail="ok"), DAY, "20.9.1"),
         assess_host("vm-seed", info(last_sync=dict(time=None, age_s=None, ok=False, error=SEED_ERROR)), ssm_vars(), None, DAY, "20.9.1"),
         assess_host("vm-old", info(release="20.6.3"), ssm_vars(), None, DAY, "20.9.1"),
         assess_host("vm-down", dict(failed=True, cause="VMANAGE_UNREACHABLE", msg="refused <script>x</script>"), ssm_vars(), None, DAY, "20.9.1"),
@@ -289,7 +316,7 @@ def test_junit_has_one_testcase_per_host_and_check_and_validates_against_the_ci_
     root = ElementTree.fromstring(text)
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == [r["host"] for r in document["hosts"]]
-    assert all(len(s.findall("testcase")) == 10 for s in suites)
+    assert all(len(s.findall("testcase")) == len(COMPLIANCE_CHECKS) for s in suites)
     seed = suites[1]
     failures = [c.find("failure") for c in seed.findall("testcase") if c.find("failure") is not None]
     assert {f.get("type") for f in failures} == {"GRANT_NOT_FOUND"}

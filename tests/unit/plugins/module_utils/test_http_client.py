@@ -491,13 +491,20 @@ def test_an_allowed_status_is_returned_not_retried(make_http, server, sleeps):
 
 
 def test_post_is_not_retried_unless_marked_idempotent(make_http, server, sleeps):
-    server.route("POST", "/write", Reply(503))
+    server.route("POST", "/write", Reply(502))
     client = make_http()
-    raises("VMANAGE_NOT_READY", client.request, "POST", "/write", json={})
+    raises("HTTP_ERROR", client.request, "POST", "/write", json={})
     assert server.count("POST", "/write") == 1
-    server.route("POST", "/check", Reply(503), Reply(200, {}))
+    server.route("POST", "/check", Reply(502), Reply(200, {}))
     client.request("POST", "/check", json={}, idempotent=True)
     assert server.count("POST", "/check") == 2
+
+
+def test_a_write_answered_503_or_429_was_not_processed_and_is_retried(make_http, server, sleeps):
+    """503 Service Unavailable and 429 Too Many Requests say the server did not process the request (RFC 9110, RFC 6585)."""
+    server.route("POST", "/sync", Reply(503), Reply(429, b"", headers=[("Retry-After", "1")]), Reply(200, {}))
+    make_http().request("POST", "/sync", json={})
+    assert server.count("POST", "/sync") == 3 and sleeps == [1.0, 1.0]
 
 
 def test_post_is_not_retried_after_connection_refused(make_http, closed_port, sleeps):

@@ -189,6 +189,19 @@ def test_bad_admin_login(server, ssm, admin, channels):
     assert ADMIN_PASSWORD not in error.message + channels.text()
 
 
+@pytest.mark.parametrize("reply, cause", [
+    (Reply(200, {"error_message": "Invalid username or password"}), "SSM_ADMIN_AUTH_FAILED"),
+    (Reply(200, {"error": "unauthorized", "error_message": "Invalid username or password"}), "SSM_ADMIN_AUTH_FAILED"),
+    (Reply(200, {"status": "ok"}), "BAD_RESPONSE"),
+    (Reply(200, b""), "BAD_RESPONSE"),
+])
+def test_an_admin_login_answered_200_is_a_session_only_with_its_uid(server, ssm, admin, reply, cause):
+    """Success carries uid (rapid7/metasploit-framework cisco_ssm_onprem_account.rb); neighbours answer 200 + error_message."""
+    server.route("POST", "/backend/auth/identity/callback", reply)
+    error = raises(cause, ssm.admin_login, ADMIN, ADMIN_PASSWORD)
+    assert "Admin Workspace login of user 'admin'" in error.message
+
+
 def test_admin_login_is_retried_through_ssm_transient_failures(server, ssm, admin, sleeps, channels):
     rate_limited = Reply(429, {"error": "rate_limited", "error_message": "Rate limit exceeded"}, headers=[("Retry-After", "1")])
     server_error = Reply(500, {"status": 500, "error": "Internal Server Error"})
@@ -258,6 +271,18 @@ def test_grant_api_uses_the_inferred_table(server, ssm, admin):
     assert ssm.accounts() == [{"id": "1", "name": "Local", "default": True}, {"id": "2", "name": "Lab", "default": False}]
     for secret in (CLIENT_SECRET, "fake-new-secret"):
         assert secret not in ssm.http.redactor.text(secret)
+
+
+@pytest.mark.parametrize("status", [404, 405])
+def test_an_ssm_without_the_grant_api_says_so_and_how_to_make_the_grant_by_hand(server, ssm, admin, status):
+    admin.api("GET", "/backend/api_toolkit/grants", Reply(status, {"status": status, "error": "Not Found"}))
+    admin.api("POST", "/backend/api_toolkit/grants", Reply(status, {"status": status, "error": "Not Found"}))
+    admin.api("DELETE", "/backend/api_toolkit/grants/7", Reply(404, {"status": 404, "error": "Not Found"}))
+    ssm.admin_login(ADMIN, ADMIN_PASSWORD)
+    for call in (ssm.grants.list, lambda: ssm.grants.create("vmanage-prod", "resource_owner")):
+        error = raises("SSM_GRANT_API_UNAVAILABLE", call)
+        assert "HTTP %d" % status in error.message and "ssm_client_id and ssm_client_secret" in error.remedy
+    assert ssm.grants.delete(7) is False  # one grant's 404 means that grant is gone, not the API
 
 
 def test_grant_calls_without_admin_session_fail_as_admin_auth(server, ssm, admin):

@@ -337,18 +337,50 @@ def test_syncs_recorded_in_the_same_second_read_as_different_times(server, vmana
 
 def test_user_settings_without_sync_history(server, vmanage, client):
     vmanage.api("GET", "/dataservice/smartLicensing/getUserSettings",
-                Reply(200, {"data": [{"isPresentCredentials": False, "mode": "online", "uname": ""}]}))
+                Reply(200, {"data": [{"isPresentCredentials": False, "mode": "online", "uname": "", "lastSyncTime": None}]}))
     with client:
-        assert client.user_settings() == {"credentials_stored": False, "mode": "online", "user": None,
-                                          "last_sync": {"time": None, "age_s": None, "ok": None, "error": None}}
+        assert client.user_settings() == {"credentials_stored": False, "mode": "online", "user": None, "last_sync": {
+            "time": None, "age_s": None, "ok": None, "error": None, "reported": True}}
+
+
+def test_documented_user_settings_say_that_vmanage_reports_no_last_sync(server, vmanage, client):
+    """UserSettingsResponse (catalystwan-v20-15) has exactly these four fields: no decision may wait for a last sync."""
+    vmanage.release = "20.15.1"
+    vmanage.api("GET", "/dataservice/v1/smart-licensing/user-settings",
+                Reply(200, {"isPresentCredentials": True, "mode": "onPrem", "multipleEntitlement": False, "uname": "netops"}))
+    with client:
+        settings = client.user_settings()
+    assert settings == {"credentials_stored": True, "mode": "on-prem", "user": "netops", "last_sync": {
+        "time": None, "age_s": None, "ok": None, "error": None, "reported": False}}
+    # in the lab's dialect vocabulary: 'onPrem' on the v1 path is the lab's default ("by-path")
+    assert client.observed["user-settings-fields"] == "documented" and client.observed["user-settings-mode"] == "by-path"
+
+
+@pytest.mark.parametrize("spelling", ["onprem", "onPrem", "on-prem", "ON_PREM"])
+@pytest.mark.parametrize("release, path, wrap, envelope_seen", [
+    ("20.12.1", "/dataservice/smartLicensing/getUserSettings", lambda record: {"data": [record]}, "list"),
+    ("20.12.1", "/dataservice/smartLicensing/getUserSettings", lambda record: record, "object"),
+    ("20.12.1", "/dataservice/smartLicensing/getUserSettings", lambda record: {"data": record}, "data-object"),
+    ("20.15.1", "/dataservice/v1/smart-licensing/user-settings", lambda record: record, None),
+    ("20.15.1", "/dataservice/v1/smart-licensing/user-settings", lambda record: [record], None),
+])
+def test_user_settings_read_every_envelope_and_mode_spelling_alike(server, vmanage, client, release, path, wrap, envelope_seen,
+                                                                   spelling):
+    vmanage.release = release
+    vmanage.api("GET", path, Reply(200, wrap({"isPresentCredentials": True, "mode": spelling, "uname": "netops"})))
+    with client:
+        settings = client.user_settings()
+    assert settings["mode"] == "on-prem" and settings["credentials_stored"] is True and settings["user"] == "netops"
+    assert client.observed.get("user-settings-envelope") == envelope_seen  # the axis of the legacy path only
+    by_path = "onprem" if release == "20.12.1" else "onPrem"
+    assert client.observed["user-settings-mode"] == ("by-path" if spelling == by_path else spelling)
 
 
 @pytest.mark.parametrize("release, path, body", [
     ("20.12.1", "/dataservice/smartLicensing/getUserSettings", {"data": "isPresentCredentials=true"}),
-    ("20.12.1", "/dataservice/smartLicensing/getUserSettings", {"data": {"mode": "onprem"}}),
-    ("20.12.1", "/dataservice/smartLicensing/getUserSettings", {"mode": "onprem"}),
+    ("20.12.1", "/dataservice/smartLicensing/getUserSettings", {"data": ["onprem"]}),
     ("20.15.1", "/dataservice/v1/smart-licensing/user-settings", "onPrem"),
-    ("20.15.1", "/dataservice/v1/smart-licensing/user-settings", [{"mode": "onPrem"}]),
+    ("20.15.1", "/dataservice/v1/smart-licensing/user-settings", 7),
 ])
 def test_user_settings_of_another_shape_are_a_bad_response(server, vmanage, client, release, path, body):
     vmanage.release = release
@@ -361,22 +393,40 @@ def test_user_settings_of_another_shape_are_a_bad_response(server, vmanage, clie
 def test_settings_and_accounts_of_another_shape_are_bad_responses(server, vmanage, client):
     vmanage.api("GET", "/dataservice/settings/configuration/smartLicensing", Reply(200, {"data": "mode=on-prem"}))
     vmanage.api("GET", "/dataservice/smartLicensing/fetchAccounts", Reply(200, {"accounts": "none"}))
-    vmanage.api("GET", "/dataservice/settings/configuration/proxyHttpServer", Reply(200, {"data": {"proxy": True}}))
+    vmanage.api("GET", "/dataservice/settings/configuration/proxyHttpServer", Reply(200, {"data": [7]}))
     with client:
         raises("BAD_RESPONSE", client.license_settings)
         raises("BAD_RESPONSE", client.fetch_accounts)
         raises("BAD_RESPONSE", client.proxy_settings)
 
 
-def test_license_settings_never_return_the_secret(server, vmanage, client):
+@pytest.mark.parametrize("wrap, seen", [(lambda record: {"data": [record]}, "list"), (lambda record: {"data": record}, "object")])
+def test_settings_data_as_a_list_or_an_object_read_alike(server, vmanage, client, wrap, seen):
+    vmanage.api("GET", "/dataservice/settings/configuration/smartLicensing", Reply(200, wrap(
+        {"mode": "on-prem", "ssmServerUrl": "https://ssm:8443", "ssmClientId": "cid", "ssmClientSecret": "********"})))
+    vmanage.api("GET", "/dataservice/settings/configuration/proxyHttpServer", Reply(200, wrap(
+        {"proxy": True, "proxyIp": "10.0.0.8", "proxyPort": "3128"})))
+    with client:
+        assert client.license_settings()["client_id"] == "cid"
+        assert client.proxy_settings() == {"enabled": True, "host": "10.0.0.8", "port": "3128"}
+    assert client.observed["settings-data"] == seen
+
+
+def test_license_settings_never_return_the_secret_and_say_when_vmanage_does_not_show_it(server, vmanage, client):
+    stored = {"mode": "on-prem", "ssmServerUrl": "https://ssm:8443", "ssmClientId": "cid"}
     vmanage.api("GET", "/dataservice/settings/configuration/smartLicensing",
-                Reply(200, {"data": [{"mode": "on-prem", "ssmServerUrl": "https://ssm:8443", "ssmClientId": "cid",
-                                      "ssmClientSecret": "********"}]}),
+                Reply(200, {"data": [dict(stored, ssmClientSecret="********")]}),
+                Reply(200, {"data": [dict(stored, ssmClientSecret="")]}),
+                Reply(200, {"data": [stored]}),
                 Reply(200, {"data": []}))
     with client:
         assert client.license_settings() == {"mode": "on-prem", "ssm_url": "https://ssm:8443", "client_id": "cid",
                                              "secret_stored": True}
-        assert client.license_settings() == {"mode": None, "ssm_url": None, "client_id": None, "secret_stored": False}
+        assert client.observed["settings-secret"] == "masked"
+        assert client.license_settings()["secret_stored"] is False
+        assert client.license_settings()["secret_stored"] is None  # not shown: only vManage's use of it tells
+        assert client.observed["settings-secret"] == "omitted"
+        assert client.license_settings() == {"mode": None, "ssm_url": None, "client_id": None, "secret_stored": None}
 
 
 def test_put_license_settings_sends_the_secret_only_when_given(server, vmanage, client):
@@ -478,18 +528,90 @@ def test_other_relayed_failures_are_not_retried(server, vmanage, client, sleeps)
     assert server.count("POST", "/dataservice/smartLicensing/authenticate") == 1 and sleeps == []
 
 
-@pytest.mark.parametrize("body", [
-    {"accounts": [{"account_id": "1", "name": "sjc24_onprem_sle",
-                   "virtual_accounts": [{"virtual_account_id": "1", "name": "DEFAULT", "default": True}]}]},
-    {"accounts": [{"domain": "x", "account_id": "1", "name": "sjc24_onprem_sle",
-                   "virtual_accounts": [{"vaaccountid": "1", "name": "DEFAULT", "default": True}]}]},
+@pytest.mark.parametrize("body, shape", [
+    ({"accounts": [{"account_id": "1", "name": "sjc24_onprem_sle",
+                    "virtual_accounts": [{"virtual_account_id": "1", "name": "DEFAULT", "default": True}]}]}, "accounts"),
+    ({"accounts": [{"domain": "x", "account_id": "1", "name": "sjc24_onprem_sle",
+                    "virtual_accounts": [{"vaaccountid": "1", "name": "DEFAULT", "default": True}]}]}, "capture"),
+    # Cisco's schema, SmartLicensingfetchAccountsResp (catalystwan-v20-15 smart_licensing/fetch_accounts/models.py).
+    ({"account_id": "1", "name": "sjc24_onprem_sle",
+      "virtual_accounts": [{"virtual_account_id": "1", "name": "DEFAULT", "default": True}]}, "object"),
+    ([{"account_id": 1, "name": "sjc24_onprem_sle",
+       "virtual_accounts": [{"virtual_account_id": 1, "name": "DEFAULT", "default": "true"}]}], "list"),
 ])
-def test_fetch_accounts_reads_both_known_shapes(server, vmanage, client, body):
+def test_fetch_accounts_reads_every_known_shape(server, vmanage, client, body, shape):
     vmanage.api("GET", "/dataservice/smartLicensing/fetchAccounts", Reply(200, body))
     with client:
         assert client.fetch_accounts() == [{"account_id": "1", "name": "sjc24_onprem_sle", "virtual_accounts": [
             {"virtual_account_id": "1", "name": "DEFAULT", "default": True}]}]
     assert server.calls("GET", "/dataservice/smartLicensing/fetchAccounts")[0].query == {"mode": ["onprem"]}
+    assert client.observed["fetch-accounts-shape"] == shape
+
+
+def mode_check(accepted, answer=None):
+    """A licensing endpoint that accepts one on-prem token and refuses the others as the lab's dialect mode-token does."""
+    def reply(recorded):
+        if recorded.method == "GET":
+            sent = recorded.query.get("mode", [None])[0]
+        elif recorded.headers.get("Content-Type", "").startswith("multipart"):
+            sent = json.loads(recorded.body.split(b"\r\n\r\n", 1)[1].split(b"\r\n--", 1)[0])["mode"]
+        else:
+            sent = recorded.json().get("mode")
+        if sent != accepted:
+            return Reply(400, envelope("Bad Request", "Invalid mode '%s'" % sent, "HTTP400"))
+        return answer or Reply(200, {"accessToken": "tok"})
+    return reply
+
+
+@pytest.mark.parametrize("accepted", ["onprem", "on-prem", "onPrem"])
+def test_the_on_prem_mode_token_vmanage_accepts_is_found_once_and_kept(server, vmanage, client, accepted):
+    accounts = Reply(200, {"account_id": "1", "name": "a", "virtual_accounts": []})
+    vmanage.api("POST", "/dataservice/smartLicensing/authenticate", *[mode_check(accepted)] * 4)
+    vmanage.api("GET", "/dataservice/smartLicensing/fetchAccounts", *[mode_check(accepted, accounts)] * 4)
+    with client:
+        client.authenticate("netops", SSM_PASSWORD)
+        client.fetch_accounts()
+        client.authenticate("netops", SSM_PASSWORD)
+    sent = [call.json()["mode"] for call in server.calls("POST", "/dataservice/smartLicensing/authenticate")]
+    tried = ["onprem", "on-prem", "onPrem"]
+    assert sent == tried[:tried.index(accepted) + 1] + [accepted]
+    assert [call.query["mode"][0] for call in server.calls("GET", "/dataservice/smartLicensing/fetchAccounts")] == [accepted]
+    assert client.observed["mode-token"] == accepted
+
+
+def test_a_refusal_of_every_mode_token_is_reported_with_vmanage_words(server, vmanage, client):
+    vmanage.api("POST", "/dataservice/smartLicensing/authenticate", *[mode_check("on_prem")] * 3)
+    with client:
+        error = raises("SYNC_FAILED", client.authenticate, "netops", SSM_PASSWORD)
+    assert "Invalid mode 'onPrem'" in error.message
+    assert server.count("POST", "/dataservice/smartLicensing/authenticate") == 3
+
+
+def test_a_licensing_failure_that_merely_mentions_the_mode_is_not_retried_with_another_token(server, vmanage, client):
+    vmanage.api("POST", "/dataservice/smartLicensing/authenticate", Reply(400, envelope(
+        AUTH_FAILED, "Failed to authenticate user - 'netops'. Smart licensing mode is online, not on-prem.")))
+    with client:
+        raises("SYNC_FAILED", client.authenticate, "netops", SSM_PASSWORD)
+    assert server.count("POST", "/dataservice/smartLicensing/authenticate") == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 500])
+def test_a_failed_authenticate_is_read_from_its_body_whatever_its_documented_status(server, vmanage, client, status):
+    """Failures are documented as 400, 403 or 500 (developer.cisco.com sleauthenticate); a 401 with a licensing error is one too."""
+    vmanage.api("POST", "/dataservice/smartLicensing/authenticate",
+                Reply(status, envelope(AUTH_FAILED, "Failed to authenticate user - 'admin'. " + SEED.split("'admin'. ", 1)[1])))
+    with client:
+        error = raises("GRANT_NOT_FOUND", client.authenticate, "admin", SSM_PASSWORD)
+    assert error.status == status and vmanage.logins == 1
+    assert server.count("POST", "/dataservice/smartLicensing/authenticate") == 1
+
+
+def test_a_401_without_a_licensing_error_is_still_an_expired_session(server, vmanage, client):
+    vmanage.api("POST", "/dataservice/smartLicensing/authenticate",
+                Reply(401, envelope("Authentication required", "No valid session", "AUTH0001")), Reply(200, {"accessToken": "t"}))
+    with client:
+        client.authenticate("admin", SSM_PASSWORD)
+    assert vmanage.logins == 2
 
 
 def test_fetch_accounts_error_is_classified(server, vmanage, client):
@@ -501,14 +623,16 @@ def test_fetch_accounts_error_is_classified(server, vmanage, client):
 
 @pytest.mark.parametrize("release, path", [("20.12.1", "/dataservice/smartLicensing/syncLicenses"),
                                            ("20.15.2", "/dataservice/v1/smart-licensing/sync")])
-def test_sync_posts_multipart_data_to_the_release_path(server, vmanage, client, release, path):
+def test_sync_posts_the_documented_multipart_parts_to_the_release_path(server, vmanage, client, release, path):
+    """SyncRequest (catalystwan-v20-15 v1/smart_licensing/sync/models.py) has the parts data and name."""
     vmanage.release = release
-    vmanage.api("POST", path, Reply(200, {}))
+    vmanage.api("POST", path, Reply(200, "Success", content_type="text/plain"))
     with client:
         client.sync({"account_id": "1", "name": "sjc24_onprem_sle"}, {"virtual_account_id": "7"}, "prepaid")
     request, = server.calls("POST", path)
     assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
     assert b'Content-Disposition: form-data; name="data"' in request.body
+    assert b'Content-Disposition: form-data; name="name"' in request.body
     payload = json.loads(request.body.split(b"\r\n\r\n", 1)[1].split(b"\r\n--", 1)[0])
     assert payload == {"mode": "onprem", "multipleEntitlement": False, "licenseType": "prepaid", "smartAccounts": [
         {"account_id": "1", "name": "sjc24_onprem_sle", "virtual_accounts": [{"virtual_account_id": "7"}]}]}

@@ -8,47 +8,14 @@ tests/integration.
 """
 import contextlib
 import copy
-import json
 from dataclasses import dataclass, field
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as module_warnings
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import argspec
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.runner import RunContext, run
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import parse_release
-
-try:
-    from ansible.module_utils import _internal as module_utils_internal
-except ImportError:  # ansible-core < 2.18 (make matrix)
-    module_utils_internal = None
-
-
-@contextlib.contextmanager
-def module_args(args):
-    """AnsibleModule reads ``args`` as a module process reads its arguments (any supported ansible-core)."""
-    try:
-        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
-    except ImportError:
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
-        return
-    with patch_module_args(args):
-        yield
-
-
-def act_as_module_process(monkeypatch):
-    """In a real module process warnings go into the result; tests that imported controller code would
-    otherwise send them to the controller's display."""
-    if hasattr(module_utils_internal, "is_controller"):  # ansible-core 2.19+ splits controller and module warnings
-        monkeypatch.setattr(module_utils_internal, "is_controller", False)
-    monkeypatch.setattr(module_warnings, "_global_warnings", type(module_warnings._global_warnings)())
 
 
 WRITES = ("put_license_settings", "authenticate", "sync", "create", "delete", "regenerate_secret")
@@ -83,7 +50,9 @@ class FakeVManage:
     licenses_by_va: dict = field(default_factory=lambda: {"1": [dict(display_name="DNA Advantage", in_use=3)], "2": []})
     failures: dict = field(default_factory=dict)  # method name -> LicenseSyncError (or a list of them, consumed in order)
     sync_records: list = field(default_factory=list)  # last_sync records user_settings returns after a sync, in order
+    reports_last_sync: bool = True  # False: user settings as Cisco documents them, without last-sync fields
     calls: list = field(default_factory=list)
+    observed: dict = field(default_factory=dict)
 
     @property
     def version(self):
@@ -126,7 +95,10 @@ class FakeVManage:
         self._call("user_settings")
         if self.sync_records and any(call[0] == "sync" for call in self.calls):
             self.user["last_sync"] = self.sync_records.pop(0) if len(self.sync_records) > 1 else self.sync_records[0]
-        return copy.deepcopy(self.user)
+        user = copy.deepcopy(self.user)
+        user["last_sync"] = dict(user["last_sync"], reported=True) if self.reports_last_sync else dict(
+            time=None, age_s=None, ok=None, error=None, reported=False)
+        return user
 
     def fetch_accounts(self):
         self._call("fetch_accounts")
@@ -265,14 +237,11 @@ class FakeClients:
 
 
 def module_params(spec, **values):
-    """Validated parameters of a module spec (defaults filled in), as both executors hand them to a runner."""
-    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
+    """Validated parameters of a module spec (defaults filled in), as the action hands them to a runner."""
     base = dict(vmanage_host="vmanage.lab.example", vmanage_username="admin", vmanage_password=VMANAGE_PASSWORD)
     base = dict((key, value) for key, value in base.items() if key in spec["argument_spec"])
     base.update(values)
-    rules = dict((key, spec[key]) for key in ("required_if", "required_together", "mutually_exclusive") if key in spec)
-    result = ArgumentSpecValidator(spec["argument_spec"], **rules).validate(base)
+    result = argspec.validator(spec).validate(base)
     assert not result.error_messages, result.error_messages
     return result.validated_parameters
 

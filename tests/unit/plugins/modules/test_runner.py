@@ -1,14 +1,12 @@
-"""runner: the glue both executors share (real clients, failure results, module execution)."""
+"""runner: what every module run shares (real clients, failure results, secrets masked, the wire trace)."""
 import json
-
-import pytest
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import http_client, runner
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import SSM_GRANT, VMANAGE_LICENSE_INFO
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.grant import run_ssm_grant
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_info import run_license_info
-from ansible_collections.sdwan_ops.license_sync.plugins.modules import ssm_grant
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, SSM_PASSWORD, SSM_URL, FakeClients, FakeSsm, act_as_module_process, module_args, module_params
+from .conftest import CLIENT_ID, CLIENT_SECRET, SSM_PASSWORD, SSM_URL, FakeClients, FakeSsm, module_params
 
 
 def test_missing_requests_fails_with_missing_library(monkeypatch):
@@ -52,27 +50,21 @@ def test_context_and_http_client_share_one_masking_output_channel():
     assert seen == ["******** / ********"] * 5
 
 
-def run_grant_module(monkeypatch, capsys, no_log):
+def run_grant(no_log):
     ssm = FakeSsm()
     ssm.grants_store.append(dict(id="7", name="vm1", type="resource_owner", description=None, client_id=CLIENT_ID,
                                  client_secret=CLIENT_SECRET, created="2026-11-01T00:00:00Z", account_id=None))
-    monkeypatch.setattr(runner, "Clients", lambda ctx: FakeClients(ssm=ssm))
-    act_as_module_process(monkeypatch)
-    args = dict(ssm_url=SSM_URL, ssm_username="admin", ssm_password=SSM_PASSWORD, name="vm1", _ansible_no_log=no_log)
-    with module_args(args), pytest.raises(SystemExit):
-        ssm_grant.main()
-    return json.loads(capsys.readouterr().out)
+    warnings = []
+    ctx = runner.RunContext(no_log=no_log, warn=warnings.append, secrets=[SSM_PASSWORD], clients=FakeClients(ssm=ssm))
+    params = module_params(SSM_GRANT, ssm_url=SSM_URL, ssm_username="admin", ssm_password=SSM_PASSWORD, name="vm1")
+    return runner.run(run_ssm_grant, params, ctx), warnings
 
 
-def test_module_execution_returns_the_secret_only_under_no_log(monkeypatch, capsys):
-    hidden = run_grant_module(monkeypatch, capsys, no_log=True)
-    shown = run_grant_module(monkeypatch, capsys, no_log=False)
+def test_the_grant_secret_is_returned_only_under_no_log():
+    hidden, _warnings = run_grant(no_log=True)
+    shown, warnings = run_grant(no_log=False)
 
     assert hidden["client_secret"] == CLIENT_SECRET
     assert "client_secret" not in shown
-    assert "client_secret is returned only when the task sets no_log" in json.dumps(shown["warnings"])
+    assert any("client_secret is returned only when the task sets no_log" in warning for warning in warnings)
     assert SSM_PASSWORD not in json.dumps(shown)
-
-
-def test_module_spec_is_the_action_spec():
-    assert ssm_grant.SSM_GRANT is SSM_GRANT

@@ -12,7 +12,7 @@ def test_default_reads_settings_and_user_settings_only(harness, vmanage):
     assert result == dict(
         changed=False, release="20.12.1", mode="on-prem", ssm_url=SSM_URL, client_id=CLIENT_ID, client_secret_stored=True,
         credentials_stored=True, ssm_username="admin",
-        last_sync=dict(time="2026-11-26T09:00:00Z", age_s=60, ok=True, error=None))
+        last_sync=dict(time="2026-11-26T09:00:00Z", age_s=60, ok=True, error=None, reported=True), dialect={})
 
 
 def test_gather_accounts_adds_accounts_only(harness, vmanage):

@@ -41,7 +41,7 @@ def stale(vmanage):
 def test_fresh_sync_changes_nothing_and_writes_nothing(harness, vmanage):
     result = harness.run(run_license_sync, params())
 
-    assert result == dict(changed=False, synced=False, last_sync=vmanage.user["last_sync"])
+    assert result == dict(changed=False, synced=False, last_sync=dict(vmanage.user["last_sync"], reported=True))
     assert vmanage.names() == ["user_settings"]
 
 
@@ -50,9 +50,59 @@ def test_stale_sync_authenticates_fetches_syncs_and_waits(harness, stale, clock)
 
     assert stale.names() == ["user_settings", "authenticate", "fetch_accounts", "sync", "user_settings", "licenses"]
     assert stale.writes() == [("authenticate", "admin", SSM_PASSWORD), ("sync", "1", "1", "prepaid")]
-    assert (result["changed"], result["synced"], result["last_sync"]) == (True, True, NEW_OK)
+    assert (result["changed"], result["synced"], result["last_sync"]) == (True, True, dict(NEW_OK, reported=True))
     assert result["accounts"][0]["virtual_accounts"] == [dict(virtual_account_id="1", name="Default", default=True)]
     assert result["licenses"] == [dict(display_name="DNA Advantage", in_use=3)]
+
+
+# --- a vManage that reports no last sync (user settings as Cisco documents them) --------------------------------
+
+@pytest.fixture
+def documented(vmanage):
+    vmanage.reports_last_sync = False
+    return vmanage
+
+
+def test_without_a_reported_last_sync_a_working_stored_grant_makes_a_rerun_write_nothing(harness, documented, clock):
+    result = harness.run(run_license_sync, params())
+
+    assert documented.names() == ["user_settings", "fetch_accounts"]
+    assert documented.writes() == [] and clock["sleeps"] == []
+    assert (result["changed"], result["synced"], result["verified_by"]) == (False, False, "fetchAccounts")
+    assert result["last_sync"] == dict(time=None, age_s=None, ok=None, error=None, reported=False)
+    assert len(harness.warnings) == 1 and "does not report its last licence sync" in harness.warnings[0]
+
+
+def test_without_a_reported_last_sync_a_refused_stored_grant_syncs_and_never_polls(harness, documented, clock):
+    documented.failures["fetch_accounts"] = [error("GRANT_NOT_FOUND")]
+    result = harness.run(run_license_sync, params())
+
+    assert documented.names() == ["user_settings", "fetch_accounts", "authenticate", "fetch_accounts", "sync", "licenses"]
+    assert clock["sleeps"] == []
+    assert (result["changed"], result["synced"]) == (True, True)
+    assert result["last_sync"]["ok"] is True and result["last_sync"]["reported"] is False and result["last_sync"]["time"]
+
+
+def test_without_a_reported_last_sync_force_syncs_and_the_sync_answer_is_the_result(harness, documented, clock):
+    result = harness.run(run_license_sync, params(force=True, authenticate=False, ssm_username=None, ssm_password=None))
+
+    assert documented.names() == ["user_settings", "fetch_accounts", "sync", "licenses"]
+    assert documented.writes() == [("sync", "1", "1", "prepaid")] and clock["sleeps"] == []
+    assert result["synced"] is True and result["last_sync"]["ok"] is True
+
+
+def test_without_a_reported_last_sync_check_mode_says_it_would_sync_a_refused_grant(harness, documented, clock):
+    documented.failures["fetch_accounts"] = [error("GRANT_NOT_FOUND")]
+    result = harness.run(run_license_sync, params(), check_mode=True)
+
+    assert result["changed"] is True and documented.writes() == []
+
+
+def test_without_a_reported_last_sync_a_busy_ssm_is_not_read_as_a_broken_grant(harness, documented, clock):
+    documented.failures["fetch_accounts"] = [error("SSM_BUSY")]
+    result = harness.run(run_license_sync, params())
+
+    assert result["cause"] == "SSM_BUSY" and documented.writes() == []
 
 
 def test_authenticate_false_syncs_with_what_vmanage_stores(harness, stale, clock):

@@ -1,7 +1,8 @@
-"""vmanage_precheck: every check of the field note's list, its cause code, and what it skips."""
+"""vmanage_precheck: every check of the troubleshooting list, its cause code, what it skips, and the fix plan."""
 import pytest
 
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import PRECHECK_CHECKS, VMANAGE_PRECHECK
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.argspec import VMANAGE_PRECHECK
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.checks import CHECKS
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import CAUSES
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.precheck import run_precheck
 
@@ -30,11 +31,30 @@ def codes(result):
 def test_healthy_vmanage_passes_every_check(harness, vmanage, ssm):
     result = harness.run(run_precheck, params(ssm_url=SSM_URL, **WITH_GRANT))
 
-    assert statuses(result) == dict((name, "pass") for name in PRECHECK_CHECKS)
-    assert [entry["name"] for entry in result["checks"]] == list(PRECHECK_CHECKS)
+    assert statuses(result) == dict((name, "skip" if name == "supplied_grant" else "pass") for name in CHECKS)
+    assert [entry["name"] for entry in result["checks"]] == list(CHECKS)
     assert (result["verdict"], result["findings"], result["changed"], result["release"]) == ("healthy", [], False, "20.12.1")
+    assert result["plan"]["text"].startswith("NOTHING TO DO") and not result["plan"]["sync"]
     assert "failed" not in result
     assert "fetch_accounts" in vmanage.names() and vmanage.writes() == []
+    assert ("request_token", CLIENT_ID, "password", "admin") in ssm.calls  # the supplied grant is the stored one
+
+
+def test_a_healthy_vmanage_needs_no_diagnosis_when_asked_to_diagnose_on_failure_only(harness, vmanage, ssm):
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL, diagnose="on_failure", **WITH_GRANT))
+
+    assert vmanage.names() == ["license_settings", "user_settings", "fetch_accounts"] and ssm.calls == []
+    assert result["verdict"] == "healthy" and result["findings"] == []
+    assert check(result, "dns")["detail"].startswith("not needed: vManage authenticated to SSM On-Prem")
+
+
+def test_a_broken_vmanage_is_diagnosed_in_full_even_when_asked_to_diagnose_on_failure_only(harness, vmanage, ssm):
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL, diagnose="on_failure", **WITH_USER))
+
+    assert {"ready", "dns_servers", "nping_tcp"} <= set(vmanage.names()) and "backend_alive" in ssm.names()
+    assert result["plan"]["configure"] is True
 
 
 def test_stored_configuration_is_tested_without_writing(harness, vmanage):
@@ -42,7 +62,7 @@ def test_stored_configuration_is_tested_without_writing(harness, vmanage):
 
     result = harness.run(run_precheck, params(**WITH_USER))
 
-    assert check(result, "stored_auth")["cause"] == "GRANT_NOT_FOUND"
+    assert check(result, "stored_auth")["cause"] == check(result, "grant")["cause"] == "GRANT_NOT_FOUND"
     assert vmanage.writes() == []
 
 
@@ -52,11 +72,11 @@ def test_grant_stored_without_an_ssm_user_is_credentials_missing_without_a_write
 
     result = harness.run(run_precheck, params(**given))
 
-    stored = check(result, "stored_auth")
+    stored = check(result, "credentials")
     assert (stored["status"], stored["cause"]) == ("fail", "CREDENTIALS_MISSING")
     assert CLIENT_ID in stored["detail"] and "no SSM On-Prem user" in stored["detail"]
-    assert result["findings"][0]["fixable"] is True and result["verdict"] == "fixable"
-    assert vmanage.writes() == [] and "authenticate" not in vmanage.names()
+    assert result["findings"][0]["fixable"] is True and result["verdict"] == "fixable" and result["plan"]["configure"]
+    assert vmanage.writes() == [] and "authenticate" not in vmanage.names() and "fetch_accounts" not in vmanage.names()
 
 
 def test_seed_error_is_grant_not_found_with_the_api_toolkit_remedy(harness, vmanage):
@@ -64,12 +84,12 @@ def test_seed_error_is_grant_not_found_with_the_api_toolkit_remedy(harness, vman
 
     result = harness.run(run_precheck, params(**WITH_USER))
 
-    stored = check(result, "stored_auth")
-    assert (stored["status"], stored["cause"]) == ("fail", "GRANT_NOT_FOUND")
-    assert "Grant not found" in stored["detail"] and "API Toolkit" in stored["remedy"]
+    grant = check(result, "grant")
+    assert (grant["status"], grant["cause"]) == ("fail", "GRANT_NOT_FOUND")
+    assert "Grant not found" in grant["detail"] and "API Toolkit" in grant["remedy"]
     assert codes(result) == ["GRANT_NOT_FOUND"]
     assert result["findings"][0]["fixable"] is True
-    assert result["verdict"] == "fixable"
+    assert (result["verdict"], result["plan"]["configure"], result["plan"]["update_secret"]) == ("fixable", True, "always")
     assert "failed" not in result
 
 
@@ -80,7 +100,7 @@ def test_fail_on_fails_the_task_and_keeps_the_report(harness, vmanage):
 
     assert result["failed"] is True
     assert "GRANT_NOT_FOUND" in result["msg"]
-    assert result["verdict"] == "fixable" and len(result["checks"]) == len(PRECHECK_CHECKS)
+    assert result["verdict"] == "fixable" and len(result["checks"]) == len(CHECKS)
 
 
 def test_fail_on_any_and_an_unrelated_code(harness, vmanage):
@@ -104,16 +124,16 @@ def test_bad_min_release_is_invalid_input(harness):
     assert (result["failed"], result["cause"]) == (True, "INVALID_INPUT")
 
 
-def test_old_release_blocks_and_skips_the_stored_auth(harness, vmanage):
+def test_old_release_blocks_and_skips_what_needs_on_prem_licensing(harness, vmanage):
     vmanage.release = "20.6.3"
 
     result = harness.run(run_precheck, params(**WITH_USER))
 
     assert check(result, "release")["cause"] == "RELEASE_TOO_OLD"
-    assert check(result, "stored_auth") == dict(name="stored_auth", status="skip", detail="skipped: check release failed",
-                                                cause=None, remedy=None)
-    assert result["verdict"] == "blocked"
-    assert vmanage.writes() == []
+    assert check(result, "stored_auth")["status"] == "skip"
+    assert check(result, "stored_auth")["detail"] == "on-prem licensing needs release 20.9.1 or later"
+    assert result["verdict"] == "blocked" and result["plan"]["text"] == "STOP - RELEASE_TOO_OLD cannot be fixed by this playbook"
+    assert vmanage.writes() == [] and vmanage.names() == []
 
 
 def test_min_release_is_configurable(harness, vmanage):
@@ -128,9 +148,9 @@ def test_login_failure_skips_vmanage_checks_but_probes_the_given_ssm(ssm):
     result = Harness(clients).run(run_precheck, params(ssm_url=SSM_URL, **WITH_GRANT))
 
     assert statuses(result)["login"] == "fail"
-    vmanage_checks = ("release", "ready", "mode", "ssm_url", "dns", "reach_from_vmanage", "stored_auth")
-    assert [statuses(result)[name] for name in vmanage_checks] == ["skip"] * 7
-    assert [statuses(result)[name] for name in ("ssm_reach", "ssm_backend", "grant")] == ["pass"] * 3
+    vmanage_checks = ("release", "ready", "mode", "ssm_url", "credentials", "dns", "vmanage_to_ssm", "stored_auth", "grant")
+    assert [statuses(result)[name] for name in vmanage_checks] == ["skip"] * len(vmanage_checks)
+    assert [statuses(result)[name] for name in ("controller_to_ssm", "ssm_backend", "supplied_grant")] == ["pass"] * 3
     assert codes(result) == ["VMANAGE_AUTH_FAILED"] and result["verdict"] == "blocked" and result["release"] is None
 
 
@@ -140,16 +160,17 @@ def test_not_ready(harness, vmanage):
     assert check(harness.run(run_precheck, params()), "ready")["cause"] == "VMANAGE_NOT_READY"
 
 
-def test_mode_not_on_prem_is_fixable_and_skips_stored_auth(harness, vmanage):
+def test_mode_not_on_prem_is_fixable_and_vmanage_is_not_asked_to_reach_ssm(harness, vmanage):
     vmanage.settings["mode"] = "online"
 
     result = harness.run(run_precheck, params(**WITH_USER))
 
     assert codes(result) == ["MODE_NOT_ONPREM"] and result["verdict"] == "fixable"
-    assert statuses(result)["stored_auth"] == "skip"
+    assert check(result, "stored_auth")["detail"] == "not asked: vManage has no on-prem mode"
+    assert "fetch_accounts" not in vmanage.names()
 
 
-def test_missing_ssm_url_probes_the_given_one_and_skips_stored_auth(harness, vmanage, ssm):
+def test_missing_ssm_url_probes_the_given_one(harness, vmanage, ssm):
     vmanage.settings["ssm_url"] = None
 
     result = harness.run(run_precheck, params(ssm_url=SSM_URL, **WITH_USER))
@@ -195,43 +216,45 @@ def test_dns_missing_only_warns_for_an_ip_address(harness, vmanage):
     assert result["findings"][0]["blocking"] is False and result["verdict"] == "healthy"
 
 
-def test_unreachable_from_vmanage_skips_stored_auth(harness, vmanage):
+def test_unreachable_from_vmanage_blocks_with_the_vpn_it_tried(harness, vmanage):
     vmanage.reachable = False
+    vmanage.failures["fetch_accounts"] = error("SSM_UNREACHABLE_FROM_VMANAGE", "connect timed out")
 
     result = harness.run(run_precheck, params(vpn="512", **WITH_USER))
 
-    reach = check(result, "reach_from_vmanage")
+    reach = check(result, "vmanage_to_ssm")
     assert reach["cause"] == "SSM_UNREACHABLE_FROM_VMANAGE" and "VPN 512" in reach["detail"]
-    assert statuses(result)["stored_auth"] == "skip"
-    assert vmanage.writes() == []
-
-
-@pytest.mark.parametrize("cause", ["SSM_UNREACHABLE", "SSM_TLS_UNTRUSTED"])
-def test_ssm_front_failure_skips_backend_grant_and_stored_auth(harness, ssm, cause):
-    ssm.failures["front_page"] = error(cause)
-
-    result = harness.run(run_precheck, params(**WITH_GRANT))
-
-    assert check(result, "ssm_reach")["cause"] == cause
-    assert [statuses(result)[name] for name in ("ssm_backend", "grant", "stored_auth")] == ["skip"] * 3
-
-
-def test_backend_down_is_not_unreachable(harness, ssm, vmanage):
-    ssm.backend = False
-
-    result = harness.run(run_precheck, params(**WITH_GRANT))
-
-    assert statuses(result)["ssm_reach"] == "pass"
-    assert check(result, "ssm_backend")["cause"] == "SSM_BACKEND_DOWN"
-    assert statuses(result)["grant"] == statuses(result)["stored_auth"] == "skip"
     assert result["verdict"] == "blocked"
     assert vmanage.writes() == []
 
 
-def test_grant_check_needs_given_credentials(harness, vmanage):
+@pytest.mark.parametrize("cause", ["SSM_UNREACHABLE", "SSM_TLS_UNTRUSTED"])
+def test_ssm_unreachable_from_the_controller_blocks_and_skips_the_backend_and_the_tokens(harness, ssm, cause):
+    ssm.failures["backend_alive"] = error(cause)
+
+    result = harness.run(run_precheck, params(**WITH_GRANT))
+
+    assert check(result, "controller_to_ssm")["cause"] == cause and result["verdict"] == "blocked"
+    assert statuses(result)["ssm_backend"] == "skip" and "request_token" not in ssm.names()
+
+
+def test_backend_down_is_not_unreachable(harness, ssm, vmanage):
+    ssm.backend = False
+    vmanage.failures["fetch_accounts"] = error("SSM_BACKEND_DOWN", "502 Bad Gateway")
+
+    result = harness.run(run_precheck, params(**WITH_GRANT))
+
+    assert statuses(result)["controller_to_ssm"] == "pass"
+    assert check(result, "ssm_backend")["cause"] == "SSM_BACKEND_DOWN"
+    assert "request_token" not in ssm.names()
+    assert result["verdict"] == "blocked"
+    assert vmanage.writes() == []
+
+
+def test_the_supplied_grant_is_skipped_when_none_is_given(harness, vmanage):
     result = harness.run(run_precheck, params())
 
-    assert check(result, "grant")["detail"] == "skipped: no ssm_client_id/ssm_client_secret given"
+    assert check(result, "supplied_grant")["detail"] == "no other client id and secret supplied (ssm_client_id)"
     assert vmanage.writes() == []
 
 
@@ -240,43 +263,62 @@ def test_nothing_stored_on_vmanage_is_credentials_missing(harness, vmanage):
 
     result = harness.run(run_precheck, params(**WITH_USER))
 
-    assert check(result, "stored_auth")["cause"] == "CREDENTIALS_MISSING"
+    assert check(result, "credentials")["cause"] == "CREDENTIALS_MISSING" and result["plan"]["configure"]
     assert vmanage.writes() == []
+
+
+def test_a_secret_vmanage_does_not_show_is_proven_by_its_use(harness, vmanage):
+    vmanage.settings["secret_stored"] = None
+
+    result = harness.run(run_precheck, params(**WITH_USER))
+
+    assert check(result, "credentials")["status"] == "pass" and "does not show" in check(result, "credentials")["detail"]
+    assert check(result, "stored_auth")["status"] == "pass" and result["verdict"] == "healthy"
 
 
 @pytest.mark.parametrize("secret, user_password, cause", [
     ("lab-fake-wrong-secret", SSM_PASSWORD, "GRANT_NOT_FOUND"),
     (CLIENT_SECRET, "lab-fake-wrong-password", "SSM_BAD_USER_CREDENTIALS"),
 ])
-def test_given_grant_is_proven_from_the_controller(harness, secret, user_password, cause):
-    result = harness.run(run_precheck, params(ssm_client_id=CLIENT_ID, ssm_client_secret=secret, ssm_username="admin",
-                                              ssm_password=user_password, checks=["grant"]))
+def test_a_supplied_grant_other_than_the_stored_one_is_proven_from_the_controller(harness, ssm, secret, user_password, cause):
+    ssm.valid["other-client"] = CLIENT_SECRET
+    result = harness.run(run_precheck, params(ssm_client_id="other-client", ssm_client_secret=secret, ssm_username="admin",
+                                              ssm_password=user_password, checks=["supplied_grant"], ssm_url=SSM_URL))
 
-    assert check(result, "grant")["cause"] == cause
+    supplied = check(result, "supplied_grant")
+    assert supplied["cause"] == cause and "leave them unset" in supplied["remedy"]
+    assert result["verdict"] == "blocked"  # the fix cannot repair a grant it is given
 
 
-def test_working_grant_that_vmanage_does_not_store_warns(harness, ssm):
+def test_the_supplied_grant_when_it_is_the_stored_one_proves_the_stored_grant(harness, ssm):
+    ssm.valid[CLIENT_ID] = "lab-fake-rotated"
+    result = harness.run(run_precheck, params(ssm_client_id=CLIENT_ID, ssm_client_secret=CLIENT_SECRET, **WITH_USER))
+
+    assert check(result, "grant")["cause"] == "GRANT_NOT_FOUND" and "token request from the controller" in check(result, "grant")["detail"]
+
+
+def test_working_grant_that_vmanage_does_not_store_passes_and_names_the_stored_one(harness, ssm):
     ssm.valid["other-client"] = "lab-fake-other-secret"
 
     result = harness.run(run_precheck, params(ssm_client_id="other-client", ssm_client_secret="lab-fake-other-secret", **WITH_USER))
 
-    grant = check(result, "grant")
-    assert grant["status"] == "warn" and CLIENT_ID in grant["detail"] and grant["cause"] is None
+    supplied = check(result, "supplied_grant")
+    assert supplied["status"] == "pass" and CLIENT_ID in supplied["detail"] and supplied["cause"] is None
 
 
 def test_selected_checks_only_plus_login(harness, vmanage, ssm):
     result = harness.run(run_precheck, params(checks=["release", "ssm_backend"]))
 
     assert [entry["name"] for entry in result["checks"]] == ["login", "release", "ssm_backend"]
-    assert vmanage.names() == ["license_settings"]
+    assert vmanage.names() == ["license_settings", "user_settings", "fetch_accounts"]  # vManage's view of SSM's backend
 
 
 def test_ssm_only_checks_with_an_ssm_url_do_not_log_in_to_vmanage(ssm):
     clients = FakeClients(ssm=ssm, vmanage_login_error=AssertionError("no vManage session expected"))
 
-    result = Harness(clients).run(run_precheck, params(ssm_url=SSM_URL, checks=["ssm_reach", "ssm_backend"]))
+    result = Harness(clients).run(run_precheck, params(ssm_url=SSM_URL, checks=["controller_to_ssm", "ssm_backend"]))
 
-    assert statuses(result) == dict(ssm_reach="pass", ssm_backend="pass")
+    assert statuses(result) == dict(controller_to_ssm="pass", ssm_backend="pass")
 
 
 def test_settings_read_error_fails_the_checks_that_need_them(harness, vmanage):
@@ -312,7 +354,7 @@ def test_stored_url_unreachable_does_not_block_when_the_fix_replaces_the_url(har
 
     stored = check(result, "stored_auth")
     assert (stored["status"], stored["cause"]) == ("warn", cause)
-    assert "https://ssm.lab.example:8443" in stored["detail"] and "https://other-ssm.lab.example:8443" in stored["detail"]
+    assert "https://other-ssm.lab.example:8443" in stored["detail"]
     assert [(f["code"], f["blocking"]) for f in result["findings"]] == [("SSM_URL_MISMATCH", True), (cause, False)]
     assert result["verdict"] == "fixable"
 
@@ -331,3 +373,33 @@ def test_vmanage_error_of_the_stored_auth_still_blocks_on_a_url_mismatch(harness
     result = harness.run(run_precheck, params(ssm_url="https://other-ssm.lab.example:8443", **WITH_USER))
 
     assert (check(result, "stored_auth")["status"], result["verdict"]) == ("fail", "blocked")
+
+
+def test_an_unexplained_failure_of_the_stored_grant_is_fixed_by_writing_it_again(harness, vmanage):
+    vmanage.failures["fetch_accounts"] = error("SYNC_FAILED", "vManage could not fetch the accounts: something new")
+
+    result = harness.run(run_precheck, params(**WITH_USER))
+
+    assert (result["verdict"], result["plan"]["configure"], result["plan"]["sync"]) == ("fixable", True, True)
+
+
+# --- freshness and the plan (the last-sync check) ---------------------------------------------------------------
+
+def test_a_stale_last_sync_is_fixed_by_a_sync_alone(harness, vmanage):
+    vmanage.user["last_sync"] = dict(time="2026-11-20T09:00:00Z", age_s=7200, ok=True, error=None)
+
+    result = harness.run(run_precheck, params(max_age=3600, **WITH_USER))
+
+    assert check(result, "last_sync")["cause"] == "SYNC_STALE"
+    assert (result["plan"]["configure"], result["plan"]["sync"], result["plan"]["text"][:4]) == (False, True, "SYNC")
+
+
+def test_a_vmanage_that_reports_no_last_sync_is_healthy_when_its_stored_grant_works(harness, vmanage):
+    vmanage.reports_last_sync = False
+
+    result = harness.run(run_precheck, params(**WITH_USER))
+
+    last_sync = check(result, "last_sync")
+    assert last_sync["status"] == "skip" and "does not report its last sync" in last_sync["detail"]
+    assert result["plan"]["sync"] is False and result["verdict"] == "healthy"
+    assert result["last_sync"]["reported"] is False

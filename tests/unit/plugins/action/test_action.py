@@ -1,16 +1,16 @@
-"""ModuleAction: controller-side execution that validates, masks and reports exactly as the module would."""
+"""ModuleAction: the one way the modules run - options from task, inventory or environment, validation, masking, results."""
 import json
 from unittest import mock
 
 import pytest
+from ansible.errors import AnsibleError
 
 from ansible_collections.sdwan_ops.license_sync.plugins.action import vmanage_license_info as info_action
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import argspec, runner
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
-from ansible_collections.sdwan_ops.license_sync.plugins.modules import vmanage_license_info as info_module
-from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils.module_action import ModuleAction
+from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils._action import ModuleAction
 
-from ..modules.conftest import FakeClients, FakeVManage, module_args
+from ..modules.conftest import FakeClients, FakeVManage
 
 MODULE = "sdwan_ops.license_sync.vmanage_license_info"
 PASSWORD = "lab-fake-vmanage-password"
@@ -38,10 +38,11 @@ class Recorder:
 
 
 def make_action(args, runner_function, spec=None, check_mode=False, diff=False, no_log=False,
-                environment=None):
+                environment=None, inventory_options=None):
     class Action(ModuleAction):
         RUNNER = staticmethod(runner_function)
         SPEC = spec or argspec.VMANAGE_LICENSE_INFO
+        INVENTORY_OPTIONS = inventory_options
 
     task = mock.MagicMock(args=dict(args), check_mode=check_mode, diff=diff, no_log=no_log, environment=environment,
                           async_val=0, action=MODULE)
@@ -49,20 +50,20 @@ def make_action(args, runner_function, spec=None, check_mode=False, diff=False, 
     connection._shell.tmpdir = "/nonexistent"
     connection._shell.env_prefix.return_value = ""
     templar = mock.MagicMock()
-    templar.template.side_effect = lambda value: value
+    templar.template.side_effect = template
     return Action(task, connection, mock.MagicMock(), None, templar, None)
 
 
-def run_action(args, runner_function=None, **options):
+def template(value):
+    """The templar of a play: '{{ name }}' of an undefined variable fails, anything else is already templated."""
+    if isinstance(value, str) and value.startswith("{{"):
+        raise AnsibleError("'%s' is undefined" % value.strip("{} "))
+    return value
+
+
+def run_action(args, runner_function=None, task_vars=None, **options):
     runner_function = runner_function or Recorder()
-    return make_action(args, runner_function, **options).run(task_vars={}), runner_function
-
-
-def run_module(args, capsys):
-    """The same arguments through the module file's main() and AnsibleModule; its JSON result."""
-    with module_args(dict(args, _ansible_module_name=MODULE)), pytest.raises(SystemExit):
-        info_module.main()
-    return json.loads(capsys.readouterr().out)
+    return make_action(args, runner_function, **options).run(task_vars=task_vars or {}), runner_function
 
 
 @pytest.fixture(autouse=True)
@@ -79,36 +80,69 @@ def fake_vmanage(monkeypatch):
     return vmanage
 
 
-def test_missing_required_option_fails_like_the_module(capsys, fake_vmanage):
-    args = dict(vmanage_host="vmanage.lab.example")
-
-    result, recorder = run_action(args)
-    module_result = run_module(args, capsys)
+def test_missing_required_option_fails_before_the_runner_with_ansibles_words(fake_vmanage):
+    result, recorder = run_action(dict(vmanage_host="vmanage.lab.example"))
 
     assert result["failed"] is True and recorder.params is None
-    assert result["msg"] == module_result["msg"] == "missing required arguments: vmanage_password, vmanage_username"
+    assert result["msg"] == "missing required arguments: vmanage_password, vmanage_username"
 
 
-def test_unsupported_option_fails_like_the_module(capsys, fake_vmanage):
-    args = dict(ARGS, vmanage_pasword="typo")
+def test_unsupported_option_is_named_with_the_module(fake_vmanage):
+    result, _recorder = run_action(dict(ARGS, vmanage_pasword="typo"))
 
-    result, _recorder = run_action(args)
-    module_result = run_module(args, capsys)
-
-    assert result["msg"] == module_result["msg"]
     assert result["msg"].startswith("Unsupported parameters for (%s) module: vmanage_pasword." % MODULE)
+    assert "Supported parameters include:" in result["msg"]
 
 
-@pytest.mark.parametrize("args", [
-    dict(ARGS, gather=["devices"]),
-    dict(ARGS, vmanage_port="https"),
-    dict(ARGS, vmanage_validate_certs="maybe"),
+@pytest.mark.parametrize("args, words", [
+    (dict(ARGS, gather=["devices"]), "value of gather must be one or more of: accounts, licenses, ssm_check. Got no match for: devices"),
+    (dict(ARGS, vmanage_port="https"), "argument 'vmanage_port' is of type"),
+    (dict(ARGS, vmanage_validate_certs="maybe"), "argument 'vmanage_validate_certs' is of type"),
 ])
-def test_invalid_values_fail_like_the_module(capsys, fake_vmanage, args):
-    result, _recorder = run_action(args)
+def test_invalid_values_fail_before_the_runner(fake_vmanage, args, words):
+    result, recorder = run_action(args)
 
-    assert result["failed"] is True
-    assert result["msg"] == run_module(args, capsys)["msg"]
+    assert result["failed"] is True and recorder.params is None
+    assert words in result["msg"]
+
+
+INVENTORY = dict(inventory_hostname="vmanage-emea", vmanage_host="inventory.lab.example", vmanage_username="inventory-admin",
+                 vmanage_password=PASSWORD, license_sync_timeout=9, license_sync_trace_dir="")
+
+
+def test_options_the_task_leaves_out_come_from_the_inventory_variables_of_the_same_name(monkeypatch):
+    monkeypatch.setenv("VMANAGE_HOST", "env.lab.example")
+
+    result, recorder = run_action({}, task_vars=INVENTORY)
+
+    assert (recorder.params["vmanage_host"], recorder.params["vmanage_username"], recorder.params["timeout"]) == (
+        "inventory.lab.example", "inventory-admin", 9)
+    assert recorder.params["trace_dir"] is None  # an empty variable counts as unset
+    assert result["invocation"]["module_args"]["vmanage_password"] == MASKED
+
+
+def test_the_task_beats_the_inventory_which_beats_the_environment(monkeypatch):
+    monkeypatch.setenv("VMANAGE_USERNAME", "env-admin")
+    monkeypatch.setenv("VMANAGE_PORT", "8443")
+
+    _result, recorder = run_action(dict(vmanage_host="task.lab.example"), task_vars=dict(INVENTORY, vmanage_username=None))
+
+    assert (recorder.params["vmanage_host"], recorder.params["vmanage_username"], recorder.params["vmanage_port"]) == (
+        "task.lab.example", "env-admin", 8443)
+
+
+def test_an_inventory_variable_that_cannot_be_templated_is_named_in_the_failure():
+    result, recorder = run_action({}, task_vars=dict(INVENTORY, vmanage_password="{{ vault_vmanage_password }}"))
+
+    assert result["failed"] is True and recorder.params is None
+    assert "inventory variable vmanage_password (for the option vmanage_password)" in result["msg"]
+    assert "vault_vmanage_password" in result["msg"]
+
+
+def test_an_action_can_limit_which_options_read_the_inventory():
+    _result, recorder = run_action(dict(ARGS), task_vars=dict(INVENTORY, vmanage_port=8443), inventory_options=("timeout",))
+
+    assert recorder.params["vmanage_port"] is None and recorder.params["timeout"] == 9
 
 
 def test_required_if_is_enforced():
@@ -191,31 +225,21 @@ def test_no_log_value_from_the_environment_is_masked_too(monkeypatch):
     assert result["echo"] == MASKED
 
 
-def test_invocation_is_what_the_module_returns(capsys, fake_vmanage):
+def test_invocation_holds_the_validated_options_with_secrets_masked(fake_vmanage):
     result, _recorder = run_action(ARGS, info_action.ActionModule.RUNNER)
-    module_result = run_module(ARGS, capsys)
 
-    assert result["invocation"] == module_result["invocation"]
+    assert result["invocation"]["module_args"]["vmanage_host"] == "vmanage.lab.example"
     assert result["invocation"]["module_args"]["vmanage_password"] == MASKED
+    assert result["client_id"] == fake_vmanage.settings["client_id"] and result["changed"] is False
 
 
-def test_action_and_module_return_the_same_result(capsys, fake_vmanage):
-    result, _recorder = run_action(ARGS, info_action.ActionModule.RUNNER)
-    module_result = run_module(ARGS, capsys)
-
-    assert result == module_result
-    assert result["client_id"] == fake_vmanage.settings["client_id"]
-
-
-def test_module_failure_matches_the_action_failure(capsys, monkeypatch):
+def test_a_failed_login_is_a_failed_result_with_cause_url_status_and_remedy(monkeypatch):
     monkeypatch.setattr(runner, "Clients", lambda ctx: FakeClients(
         vmanage_login_error=LicenseSyncError("VMANAGE_AUTH_FAILED", "vManage refused the login of user 'admin'",
                                              url="https://vmanage.lab.example:443/j_security_check", status=200)))
 
     result, _recorder = run_action(ARGS, info_action.ActionModule.RUNNER)
-    module_result = run_module(ARGS, capsys)
 
-    assert result == module_result
     assert (result["failed"], result["cause"], result["status"]) == (True, "VMANAGE_AUTH_FAILED", 200)
     assert result["url"] == "https://vmanage.lab.example:443/j_security_check" and result["remedy"]
 
