@@ -66,7 +66,7 @@ lab-up: venv
 lab-down:
 	@$(BIN)/sdwan-lab down --dir $(LAB_DIR)
 
-## Release and publishing (issue 7). Each prints what it wrote.
+## Release and publishing. Each prints what it wrote.
 .PHONY: changelog-release ee lint galaxy-importer docs
 RELEASE_DATE ?=
 ## Turns changelogs/fragments/ into CHANGELOG.rst + changelogs/changelog.yaml for galaxy.yml's version
@@ -107,7 +107,7 @@ FORKS ?= 20 50
 bench: venv
 	@$(BIN)/python bench/run.py --sizes $(SIZES) --forks $(FORKS)
 
-## Reliability proof (issue 8; part of `make test`, `make reliability` runs it alone). docs/reliability.md is rendered from the
+## Reliability proof (part of `make test`, `make reliability` runs it alone). docs/reliability.md is rendered from the
 ## results the tests leave in tests/output/reliability/: `make reliability-docs` after a test run.
 .PHONY: reliability reliability-docs kill-sweep fleet
 reliability: venv

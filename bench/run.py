@@ -4,11 +4,13 @@ For each fleet size: one `fleet-mixed` lab on 127.0.0.1, one inventory, and for 
 side by side: the debug floor, a no-op module floor, the compliance playbook and the uri baseline.
 Per run: wall time, peak RSS of ansible-playbook with all its workers, peak RSS of the lab (its
 Python process and its nginx), and from `sdwan-lab state`: requests per vManage and writes.
-Then a fleet fix of `seed` vManage, its rerun (changed=0, zero writes) and a compliance check.
+Then a fleet fix of `seed` vManage, its rerun (changed=0, zero writes) and a compliance check, and the compliance run
+of a large fleet in AWX job slices plus the aggregation, against its unsliced run (bench/sliced.py).
 Every lab started here is stopped here; every run has a time limit.
 """
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import resource
@@ -103,12 +105,12 @@ def lab(*args, directory):
 
 
 def lab_counts(directory):
-    """{vmanage name: requests}, writes on every listener, and SSM token requests, from `sdwan-lab state`."""
+    """{vmanage name: requests}, writes on every listener, SSM token requests and all SSM requests, from `sdwan-lab state`."""
     state = json.loads(lab("state", directory=directory))
     per_vmanage = {name: sum(vm.get("requests", {}).values()) for name, vm in state["vmanage"].items()}
     writes = state["ssm"].get("writes", 0) + sum(vm.get("writes", 0) for vm in state["vmanage"].values())
     tokens = sum(count for key, count in state["ssm"].get("requests", {}).items() if "/oauth/token" in key)
-    return per_vmanage, writes, tokens
+    return per_vmanage, writes, tokens, sum(state["ssm"].get("requests", {}).values())
 
 
 def run_playbook(playbook, inventory, forks, time_limit, lab_dir, extra_vars=None, args=()):
@@ -169,12 +171,13 @@ def recap(text):
 
 
 def measured(name, playbook, inventory, forks, time_limit, lab_dir, extra_vars=None):
-    before, writes_before, tokens_before = lab_counts(lab_dir)
+    before, writes_before, tokens_before, ssm_before = lab_counts(lab_dir)
     result = run_playbook(playbook, inventory, forks, time_limit, lab_dir, extra_vars)
-    after, writes_after, tokens_after = lab_counts(lab_dir)
+    after, writes_after, tokens_after, ssm_after = lab_counts(lab_dir)
     deltas = [after[name_] - before.get(name_, 0) for name_ in after]
     result.update(requests_per_host_max=max(deltas) if deltas else 0,
                   requests_per_host_mean=round(sum(deltas) / float(len(deltas)), 2) if deltas else 0,
+                  ssm_requests_per_host=round((ssm_after - ssm_before) / float(len(deltas)), 2) if deltas else 0,
                   writes=writes_after - writes_before, ssm_token_requests=tokens_after - tokens_before)
     log("  %-13s %7.1f s  cpu %6.1f s (lab %5.1f s)  rc=%s  ansible %6.0f MiB  lab %5.0f MiB  requests/vManage max %s  writes %s  SSM tokens %s" % (
         name, result["wall_s"], result["ansible_cpu_s"], result["lab_cpu_s"], result["rc"], result["ansible_peak_rss_mb"], result["lab_peak_rss_mb"],
@@ -224,7 +227,9 @@ def bench_size(size, forks_values, seed, time_limit, work):
 
 
 def bench_fix(size, forks, time_limit, work):
-    """A fleet fix of `size` seed vManage: all fixed, then the rerun changes nothing and writes nothing."""
+    """A fleet fix of `size` seed vManage, its rerun (changed=0, zero writes) and, on the same now healthy fleet and
+    inventory, the compliance run the fix is compared with (targets: rerun <= 2x and fix <= 5x that compliance run,
+    rerun requests per host <= 2x the compliance run's)."""
     lab_dir = work / ("fix-%d" % size)
     log("lab seed, %d vManage: fleet fix" % size)
     lab("up", "--scenario", "seed", "--vmanage", str(size), directory=lab_dir)
@@ -238,10 +243,49 @@ def bench_fix(size, forks, time_limit, work):
         report = json.loads((lab_dir / "reports" / "latest.json").read_text())
     finally:
         lab("down", directory=lab_dir)
+    compliance_s = check["wall_s"]
     return dict(size=size, forks=forks, fix_s=first["wall_s"], fix_rc=first["rc"], fix_changed=first["recap"].get("changed"),
-                fix_writes=first["writes"], rerun_s=rerun["wall_s"], rerun_rc=rerun["rc"], rerun_changed=rerun["recap"].get("changed"),
-                rerun_writes=rerun["writes"], compliant_after=report["totals"]["compliant"], hosts=report["totals"]["hosts"],
-                fix_peak_rss_mb=first["ansible_peak_rss_mb"])
+                fix_writes=first["writes"], fix_requests_per_host=first["requests_per_host_mean"],
+                fix_ssm_requests_per_host=first["ssm_requests_per_host"], fix_ssm_token_requests=first["ssm_token_requests"],
+                fix_rerun_s=rerun["wall_s"], fix_rerun_rc=rerun["rc"], fix_rerun_changed=rerun["recap"].get("changed"),
+                fix_rerun_writes=rerun["writes"], fix_rerun_requests_per_host=rerun["requests_per_host_mean"],
+                fix_rerun_ssm_requests_per_host=rerun["ssm_requests_per_host"],
+                compliance_s=compliance_s, compliance_requests_per_host=check["requests_per_host_mean"],
+                fix_vs_compliance=round(first["wall_s"] / compliance_s, 2), fix_rerun_vs_compliance=round(rerun["wall_s"] / compliance_s, 2),
+                fix_rerun_requests_vs_compliance=round(rerun["requests_per_host_mean"] / check["requests_per_host_mean"], 2),
+                fix_cpu_s=first["ansible_cpu_s"], fix_rerun_cpu_s=rerun["ansible_cpu_s"], compliance_cpu_s=check["ansible_cpu_s"],
+                compliant_after=report["totals"]["compliant"], hosts=report["totals"]["hosts"],
+                fix_peak_rss_mb=first["ansible_peak_rss_mb"],
+                targets=dict(fix_rerun_vs_compliance=2.0, fix_vs_compliance=5.0, fix_rerun_requests_vs_compliance=2.0,
+                             fix_rerun_writes=0))
+
+
+def bench_sliced(size, slices, forks, seed, time_limit, work):
+    """The compliance run of a fleet-mixed lab in AWX job slices plus the aggregation (bench/sliced.py), compared with the
+    unsliced run of the same lab: the merged report must equal it host for host."""
+    log("lab fleet-mixed, %d vManage: %d slices and the aggregation" % (size, slices))
+    spec = importlib.util.spec_from_file_location("sdwan_bench_sliced", BENCH / "sliced.py")
+    sliced = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sliced)
+    row = sliced.run_sliced(size, slices, work / ("sliced-%d" % size), seed=seed, forks=forks, time_limit=time_limit, log=log)
+    row["sliced_on_n_nodes_vs_unsliced"] = round(row["sliced_on_n_nodes_s"] / row["unsliced_s"], 2)
+    return row
+
+
+SLICED_COLUMNS = (("size", "vManage"), ("slices", "slices"), ("forks", "forks"), ("unsliced_s", "unsliced s"),
+                  ("slice_wall_max_s", "slowest slice s"), ("aggregation_s", "aggregation s"),
+                  ("sliced_sequential_s", "slices one after another + aggregation s"),
+                  ("sliced_on_n_nodes_s", "on N nodes s (slowest slice + aggregation)"),
+                  ("sliced_on_n_nodes_vs_unsliced", "÷ unsliced"), ("merged_artifacts_kb", "merged artefacts KiB"),
+                  ("merged_equals_unsliced", "merged report = unsliced"))
+
+
+FIX_COLUMNS = (("size", "vManage"), ("forks", "forks"), ("compliance_s", "compliance s"), ("fix_s", "fix s"),
+               ("fix_vs_compliance", "fix ÷ compliance (≤ 5)"), ("fix_rerun_s", "rerun s"),
+               ("fix_rerun_vs_compliance", "rerun ÷ compliance (≤ 2)"), ("compliance_requests_per_host", "compliance requests/vManage"),
+               ("fix_requests_per_host", "fix requests/vManage"), ("fix_rerun_requests_per_host", "rerun requests/vManage"),
+               ("fix_ssm_requests_per_host", "fix SSM requests/vManage"), ("fix_writes", "fix writes"),
+               ("fix_rerun_writes", "rerun writes"), ("compliant_after", "compliant after"))
 
 
 MD_COLUMNS = (("size", "vManage"), ("forks", "forks"), ("compliance_s", "compliance s"), ("floor_s", "debug floor s"),
@@ -252,18 +296,24 @@ MD_COLUMNS = (("size", "vManage"), ("forks", "forks"), ("compliance_s", "complia
               ("lab_peak_rss_mb", "lab peak RSS MiB"))
 
 
+def table(rows, columns):
+    """A markdown table of ``rows`` (dicts) with ``columns`` ((key, title), ...)."""
+    return (["| " + " | ".join(title for _key, title in columns) + " |", "|" + "---|" * len(columns)] +
+            ["| " + " | ".join(str(row[key]) for key, _title in columns) + " |" for row in rows])
+
+
 def markdown(document):
     lines = ["# Fleet benchmark — %s" % document["date"], "",
              "Machine: %s. `make bench` (bench/run.py); lab `fleet-mixed` on 127.0.0.1; targets: compliance over 500 within "
-             "3× the debug floor and ≥ 10× faster than the uri baseline." % document["machine"], "",
-             "| " + " | ".join(title for _key, title in MD_COLUMNS) + " |",
-             "|" + "---|" * len(MD_COLUMNS)]
-    for row in document["sizes"]:
-        lines.append("| " + " | ".join(str(row[key]) for key, _title in MD_COLUMNS) + " |")
-    for fix in document.get("fix", []):
-        lines += ["", "Fleet fix of %(size)d `seed` vManage (forks %(forks)d): %(fix_s)s s, changed=%(fix_changed)s, "
-                  "writes %(fix_writes)s; compliant afterwards %(compliant_after)s/%(hosts)s; rerun %(rerun_s)s s, "
-                  "changed=%(rerun_changed)s, writes %(rerun_writes)s." % fix]
+             "3× the debug floor and ≥ 10× faster than the uri baseline." % document["machine"], ""]
+    lines += table(document["sizes"], MD_COLUMNS)
+    if document.get("fix"):
+        lines += ["", "Fleet fix of `seed` vManage, its rerun and the compliance run over the same (then healthy) fleet, "
+                  "side by side on one lab and inventory:", ""] + table(document["fix"], FIX_COLUMNS)
+    if document.get("sliced"):
+        lines += ["", "Compliance run in AWX job slices (bench/sliced.py: `ansible-runner` jobs, artefacts merged as AWX "
+                  "merges them, then playbooks/license_compliance_aggregate.yml), against the unsliced run of the same lab:",
+                  ""] + table(document["sliced"], SLICED_COLUMNS)
     lines += ["", "CPU is user + system seconds of ansible-playbook and all its workers (the lab's own CPU is in latest.json): "
               "on a shared 2-core machine it is steadier than wall time.",
               "RSS is summed over the process tree (shared pages count once per process), sampled every 0.2 s; "
@@ -277,10 +327,12 @@ def markdown(document):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[50, 200, 500])
     parser.add_argument("--forks", type=int, nargs="+", default=[20, 50])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fix-size", type=int, default=200, help="seed vManage for the fleet fix (0: skip)")
+    parser.add_argument("--sliced-size", type=int, default=2000, help="vManage of the sliced compliance row (0: skip)")
+    parser.add_argument("--slices", type=int, default=4, help="AWX job slices of the sliced compliance row")
     parser.add_argument("--time-limit", type=int, default=1800, help="seconds per playbook run")
     options = parser.parse_args()
 
@@ -289,12 +341,15 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=str(RESULTS / "tmp")))
     document = dict(date=datetime.datetime.now().strftime("%Y-%m-%dT%H:%M:%S"),
                     machine="%d cores, Python %s" % (os.cpu_count(), sys.version.split()[0]),
-                    seed=options.seed, sizes=[], fix=[])
+                    seed=options.seed, sizes=[], fix=[], sliced=[])
     try:
         for size in options.sizes:
             document["sizes"].extend(bench_size(size, options.forks, options.seed, options.time_limit, work))
         if options.fix_size:
             document["fix"].append(bench_fix(options.fix_size, options.forks[0], options.time_limit, work))
+        if options.sliced_size:
+            document["sliced"].append(bench_sliced(options.sliced_size, options.slices, options.forks[-1], options.seed,
+                                                   options.time_limit, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     stamp = document["date"].replace(":", "-")

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -124,6 +125,27 @@ class Lab:
 
     def total_writes(self, state=None):
         return sum(self.writes(state).values())
+
+    def grant_secrets(self):
+        """{client_id: client_secret} of every grant on the lab's SSM, read as the SSM team would (API Toolkit)."""
+        from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import HttpClient
+        from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.ssm import SsmClient
+
+        ssm = self.info["ssm"]
+        http = HttpClient(ssm["url"], product="ssm", ca_path=self.info["ca_cert"], retries=0)
+        try:
+            client = SsmClient(http)
+            client.admin_login(ssm["admin_username"], ssm["admin_password"])
+            return {grant["client_id"]: client.grants.get(grant["id"])["client_secret"] for grant in client.grants.list()}
+        finally:
+            http.close()
+
+
+def closed_port():
+    """A port of 127.0.0.1 that nothing listens on (bound once by the OS, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class _LabPool:

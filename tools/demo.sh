@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: the fix playbook against a lab vManage in the field note's broken state ("Grant not found"):
+# `make demo`: the fix playbook against a lab vManage whose licence sync fails with SSM On-Prem's "Grant not found":
 # diagnosis and plan (check mode), the fix, a rerun that changes nothing, and the resulting sync status.
 # Run from the repository root after `make venv`; the lab is stopped on exit, whatever happens.
 set -euo pipefail
@@ -29,7 +29,7 @@ trap stop_lab EXIT
 started=$SECONDS
 mkdir -p "$(dirname "$LAB")"
 
-section "1/5 Start a lab: SSM On-Prem and one vManage in the field note's broken state (scenario seed)"
+section "1/5 Start a lab: SSM On-Prem and one vManage whose licence sync fails with Grant not found (scenario seed)"
 "$BIN/sdwan-lab" up --dir "$LAB" --scenario seed
 note "inventory: $LAB/inventory.yml"
 

@@ -58,7 +58,7 @@ def matrix_section(cases):
     cells_total = sum(len(case["cells"]) for case in cases)
     cells_passed = sum(c["passed"] for case in cases for c in case["cells"])
     lines = [
-        f"{len(cases)} faults × (precheck, compliance, fix, fix after clearing) on a vManage in the field note's broken "
+        f"{len(cases)} faults × (precheck, compliance, fix, fix after clearing) on a vManage in the *Grant not found* "
         f"state (**field**) and on a healthy one (**healthy**): {cells_total} outcomes asserted, {cells_passed} as expected.",
         "",
         table(["Fault", "Lab", "Precheck", "Compliance", "Fix", "Fix after clearing", "No vManage worse than before", "Result"], rows),
@@ -190,7 +190,7 @@ def render(loaded):
         "",
         "## Fault matrix",
         "",
-        "Per fault, one lab: the **field** vManage starts in the field note's broken state (`seed`: grant unknown to SSM), "
+        "Per fault, one lab: the **field** vManage starts in the *Grant not found* state (`seed`: grant unknown to SSM), "
         "the **healthy** one was fixed by hand first (API Toolkit grant, settings, authenticate, sync). The fault is switched "
         "on; the precheck role and the compliance playbook run (one playbook), then `fix_license_sync.yml`; the fault is "
         "cleared and the fix runs again. Outcomes: precheck verdict and cause; compliance state and cause; fix `fixed`, "

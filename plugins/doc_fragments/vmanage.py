@@ -12,8 +12,8 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r"""
 notes:
   - "Every run opens one vManage session and always ends it: C(POST /j_security_check) (login),
-    C(GET /dataservice/client/token) (XSRF token), C(GET /dataservice/client/server) (release), then C(GET /logout)
-    (before 20.12) or C(POST /logout)."
+    C(GET /dataservice/client/server) (release, and the XSRF token in its C(CSRFToken)), then C(GET /logout) (before
+    20.12) or C(POST /logout). C(GET /dataservice/client/token) is asked only when vManage refuses that token."
   - The target host only selects the vManage through its variables (O(vmanage_host) and the other options).
 options:
   vmanage_host:

@@ -146,7 +146,7 @@ VMANAGE_LICENSE_SYNC = _spec(_options(
     smart_account=dict(type='str'),
     virtual_account=dict(type='str'),
     license_type=dict(type='str', choices=['prepaid', 'postpaid'], default='prepaid'),
-    max_age=dict(type='int', default=3600),
+    max_age=dict(type='int', default=86400),
     force=dict(type='bool', default=False),
     wait=dict(type='bool', default=True),
     wait_timeout=dict(type='int', default=300),
@@ -155,7 +155,7 @@ VMANAGE_LICENSE_SYNC = _spec(_options(
 
 VMANAGE_LICENSE_INFO = _spec(_options(
     VMANAGE_OPTIONS, HTTP_OPTIONS,
-    gather=dict(type='list', elements='str', choices=['accounts', 'licenses', 'ssm_check'], default=[]),
+    gather=dict(type='list', elements='str', choices=['accounts', 'licenses', 'ssm_check', 'devices'], default=[]),
 ))
 
 # The SSM On-Prem connection alone: what license_report validates each host's SSM variables against.
@@ -166,11 +166,14 @@ LICENSE_REPORT = _spec(_options(
     hosts=dict(type='list', elements='str'),
     facts_var=dict(type='str', default='license_compliance_info'),
     dest=dict(type='path', default='reports'),
-    formats=dict(type='list', elements='str', choices=['json', 'junit', 'html'], default=['json', 'junit', 'html']),
+    formats=dict(type='list', elements='str', choices=['json', 'junit', 'html', 'prometheus'], default=['json', 'junit', 'html']),
     title=dict(type='str', default='SD-WAN licence compliance'),
     max_sync_age=dict(type='int', default=86400),
     min_release=dict(type='str', default=ON_PREM_MIN_RELEASE),
     verify_grants=dict(type='bool', default=True),
+    source=dict(type='str', choices=['facts', 'stats'], default='facts'),
+    stale_before=dict(type='str'),
+    run_started=dict(type='float'),
 ))
 
 _SPEC_RULES = ('mutually_exclusive', 'required_together', 'required_one_of', 'required_if', 'required_by')

@@ -76,9 +76,10 @@ _LIVE_CHECK_OF_CAUSE = {
     'SSM_UNREACHABLE_FROM_VMANAGE': 'vmanage_to_ssm', 'SSM_TLS_UNTRUSTED': 'vmanage_to_ssm',
     'SSM_BACKEND_DOWN': 'ssm_backend',
 }
+# SSM On-Prem's own verdict on a token request (its OAuth error): SSM On-Prem answered, its backend included.
+SSM_VERDICT_CAUSES = frozenset(('GRANT_NOT_FOUND', 'SSM_BAD_USER_CREDENTIALS', 'SSM_GRANT_TYPE_MISMATCH', 'SSM_BAD_REQUEST'))
 # Causes whose text proves that SSM On-Prem answered vManage, and those that prove it did not.
-_SSM_ANSWERED = frozenset(('GRANT_NOT_FOUND', 'SSM_BAD_USER_CREDENTIALS', 'SSM_GRANT_TYPE_MISMATCH', 'SSM_BAD_REQUEST',
-                           'SSM_BACKEND_DOWN'))
+_SSM_ANSWERED = SSM_VERDICT_CAUSES | frozenset(('SSM_BACKEND_DOWN',))
 _SSM_NOT_REACHED = frozenset(('SSM_UNREACHABLE_FROM_VMANAGE', 'DNS_MISSING', 'SSM_TLS_UNTRUSTED'))
 # A token request from the controller that fails for one of these says nothing about the grant.
 CONTROLLER_SIDE_CAUSES = frozenset(('SSM_UNREACHABLE', 'SSM_TLS_UNTRUSTED', 'PROXY_ERROR', 'TIMEOUT', 'INVALID_INPUT', 'SSM_BUSY'))
@@ -596,3 +597,29 @@ def plan(found, max_age=None, grant_supplied=False):
         update_secret='always' if 'GRANT_NOT_FOUND' in codes else 'on_create',
         text=text,
     )
+
+
+def device_licenses(devices):
+    """The device licence check of a compliance report, from vmanage_license_info's ``devices`` (None: not gathered).
+
+    Devices out of licence compliance are a matter of the licences assigned or bought, not a fault of the licence reporting
+    between vManage and SSM On-Prem that the fix repairs: the check warns, with how many devices and why, and never changes
+    the host's state. Not in CHECKS: vmanage_precheck does not read devices, and its ``checks`` option lists CHECKS.
+    """
+    def check(status, detail, remedy=None):
+        return dict(name='device_licenses', label='Devices in licence compliance', status=status, detail=detail, cause=None,
+                    remedy=remedy)
+
+    if devices is None:
+        return check('skip', 'not gathered')
+    if devices.get('ok') is False:
+        return check('warn', 'vManage did not list its devices (%s): %s' % (devices.get('cause'), devices.get('detail')))
+    unknown = ' (%d without a licence status)' % devices['unknown'] if devices.get('unknown') else ''
+    if not devices['out_of_compliance']:
+        return check('pass', '%d devices, none out of licence compliance%s' % (devices['total'], unknown))
+    reasons = ', '.join('%s: %d' % (reason, count) for reason, count in
+                        sorted(devices['reasons'].items(), key=lambda item: (-item[1], item[0])))
+    detail = '%d of %d devices out of licence compliance%s: %s' % (devices['out_of_compliance'], devices['total'], unknown, reasons)
+    return check('warn', detail,
+                 'Assign licences to these devices in vManage (Administration, License Management), or add licences to the '
+                 'virtual account on SSM On-Prem and sync.')

@@ -118,7 +118,7 @@ class GrantRun:
 
         rotate = bool(grant) and self.params['rotate']
         changed = grant is None or rotate
-        result = dict(changed=changed, verified=False)
+        result = dict(changed=changed, verified=False, name=self.name, rotated=rotate)
         if self.ctx.diff:
             after = _diff_view(grant or dict(name=self.name, type=self.params['grant_type']),
                                SECRET_CHANGED if changed else SECRET_HIDDEN)

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.checks import live_check
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.checks import live_check, probe
 
 
 def _licenses(vmanage, accounts, ctx):
@@ -26,18 +26,31 @@ def _licenses(vmanage, accounts, ctx):
     return licenses
 
 
+def _devices(vmanage):
+    """The devices out of licence compliance (one request) as an outcome: a failure is data, not the module's failure."""
+    devices, failure = probe(vmanage.device_licenses)
+    if failure:
+        return dict((key, failure[key]) for key in ('ok', 'cause', 'detail'))
+    detail = '%d of %d devices out of licence compliance' % (devices['out_of_compliance'], devices['total'])
+    return dict(devices, ok=True, cause=None, detail=detail)
+
+
 def run_license_info(params, ctx):
     gather = params['gather']
-    # Only reads in this session: the XSRF token comes with the server info instead of a request of its own.
-    with ctx.clients.vmanage(params, read_only=True) as vmanage:
+    with ctx.clients.vmanage(params) as vmanage:
         settings = vmanage.license_settings()
         user = vmanage.user_settings()
         ssm_check, accounts = live_check(vmanage, settings, user) if 'ssm_check' in gather else (None, None)
         if ssm_check is not None:
             ssm_check = dict((key, ssm_check[key]) for key in ('ok', 'cause', 'detail'))
-        if accounts is None and ('accounts' in gather or 'licenses' in gather):
+        if ssm_check is not None and ssm_check['ok'] is False and ('accounts' in gather or 'licenses' in gather):
+            # The same request just failed: asking again would fail the module instead of returning ssm_check.
+            ctx.warn('accounts and licenses are null: vManage could not fetch its accounts from SSM On-Prem (%s)'
+                     % ssm_check['cause'])
+        elif accounts is None and ('accounts' in gather or 'licenses' in gather):
             accounts = vmanage.fetch_accounts()
-        licenses = _licenses(vmanage, accounts, ctx) if 'licenses' in gather else None
+        licenses = _licenses(vmanage, accounts, ctx) if 'licenses' in gather and accounts is not None else None
+        devices = _devices(vmanage) if 'devices' in gather else None
         release = vmanage.release
         dialect = dict(vmanage.observed)
     result = dict(
@@ -58,4 +71,6 @@ def run_license_info(params, ctx):
         result['accounts'] = accounts
     if 'licenses' in gather:
         result['licenses'] = licenses
+    if devices is not None:
+        result['devices'] = devices
     return result

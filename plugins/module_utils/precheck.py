@@ -20,6 +20,7 @@ import contextlib
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import checks as model
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import CAUSES, LicenseSyncError
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import same_url
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import parse_release
 
 # The checks that need vManage (a login); the others only the controller and SSM On-Prem.
@@ -58,9 +59,9 @@ class Precheck:
         with contextlib.ExitStack() as stack:
             if self.selected - SSM_ONLY_CHECKS or not self.params.get('ssm_url'):
                 self._read_vmanage(stack)
-            healthy = self._healthy_so_far()
-            if self.params['diagnose'] == 'on_failure' and healthy:
-                self.facts['not_probed'] = 'not needed: vManage authenticated to SSM On-Prem with its settings just now'
+            explained = self._explained_so_far()
+            if self.params['diagnose'] == 'on_failure' and explained:
+                self.facts['not_probed'] = explained
             else:
                 self._diagnose(stack)
         return model.assess(self.facts, self.expected())
@@ -68,7 +69,7 @@ class Precheck:
     def _read_vmanage(self, stack):
         facts = self.facts
         try:
-            self.vmanage = stack.enter_context(self.ctx.clients.vmanage(self.params, read_only=True))
+            self.vmanage = stack.enter_context(self.ctx.clients.vmanage(self.params))
         except LicenseSyncError as error:
             facts['login'] = model.failed(error)
             return
@@ -91,17 +92,28 @@ class Precheck:
             observed.update(getattr(client, 'observed', None) or {})
         return observed
 
-    def _healthy_so_far(self):
-        """Whether what every run reads shows no problem: then a diagnosis has nothing to explain."""
+    def _explained_so_far(self):
+        """Why the probes of a diagnosis are not needed, or None when they are.
+
+        Not needed when what every run reads shows no problem, or when vManage's own request to SSM On-Prem failed with
+        SSM On-Prem's verdict on the grant or the user (so vManage reaches SSM On-Prem, and its backend answered) and
+        nothing else is wrong: the fix repairs that by writing the grant. Either holds only for the SSM On-Prem URL
+        vManage used: a supplied grant or URL that differs from the stored one has not been tried, so it is probed.
+        """
         live = self.facts.get('live')
-        if not live or live['ok'] is not True:
-            return False
+        if not live or self._supplied_differs():
+            return None
         found = model.findings(model.assess(dict(self.facts, not_probed='-'), self.expected()))
-        return not found and not self._supplied_differs()
+        if live['ok'] is True and not found:
+            return 'not needed: vManage authenticated to SSM On-Prem with its settings just now'
+        if live['ok'] is False and live['cause'] in model.SSM_VERDICT_CAUSES and all(finding['fixable'] for finding in found):
+            return 'not needed: SSM On-Prem answered vManage just now (%s), so vManage reaches it' % live['cause']
+        return None
 
     def _supplied_differs(self):
-        stored = (self.facts.get('settings') or {}).get('client_id')
-        return bool(self.params.get('ssm_client_id')) and self.params['ssm_client_id'] != stored
+        settings = self.facts.get('settings') or {}
+        client_id, url = self.params.get('ssm_client_id'), self.params.get('ssm_url')
+        return bool(client_id) and client_id != settings.get('client_id') or bool(url) and not same_url(url, settings.get('ssm_url'))
 
     def _diagnose(self, stack):
         facts, params, vmanage = self.facts, self.params, self.vmanage

@@ -49,14 +49,14 @@ class Clients:
         )
 
     @contextlib.contextmanager
-    def vmanage(self, params, read_only=False):
-        """A logged-in VManageClient; logs out and closes on exit. ``read_only``: a session that only reads (one request less)."""
+    def vmanage(self, params):
+        """A logged-in VManageClient; logs out and closes on exit."""
         base_url = normalize_base_url(params['vmanage_host'], 'vmanage_host', 443,
                                       port=params.get('vmanage_port'), port_option='vmanage_port')
         http = self._http(base_url, 'vmanage',
                           params['vmanage_validate_certs'], params.get('vmanage_ca_path'), params.get('vmanage_proxy'), params)
         try:
-            with VManageClient(http, params['vmanage_username'], params['vmanage_password'], xsrf_from_server_info=read_only) as client:
+            with VManageClient(http, params['vmanage_username'], params['vmanage_password']) as client:
                 yield client
         finally:
             http.close()

@@ -3,8 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Cisco Smart Software Manager On-Prem client: OAuth token, Admin Workspace session, API Toolkit grants, licences.
 
-FOR INTERNAL COLLECTION USE ONLY. Facts and their sources: ../shared/reference/ssm_onprem_api.md
-and docs/dev/interfaces.md section 4.
+FOR INTERNAL COLLECTION USE ONLY. Facts and their sources: the token endpoint and its ``invalid_client`` 403
+(``Grant not found``) as SSM On-Prem's logs show them (Cisco TAC document 222117), centreon/centreon-plugins
+src/apps/cisco/ssms/restapi/ (token, ``/api/v1/accounts/{account}/licenses``), rapid7/metasploit-framework
+cisco_ssm_onprem_account.rb (Admin Workspace login), docs/dev/interfaces.md section 4 and docs/lab.md's
+"Endpoints and where their behaviour comes from" table (API Toolkit grants have no public source).
 """
 
 from __future__ import absolute_import, division, print_function

@@ -6,8 +6,9 @@
 FOR INTERNAL COLLECTION USE ONLY.
 
 API_VARIANTS is the only place that knows how releases differ (paths, response fields, mode
-spellings, logout method). Facts and their sources: ../shared/reference/vmanage_api.md and
-docs/dev/interfaces.md section 4.
+spellings, logout method). Facts and their sources: Cisco's SD-WAN API reference (developer.cisco.com/docs/sdwan),
+Cisco's SDKs catalystwan, catalystwan-v20-15 and catalystwan-v20-16 (PyPI), CiscoDevNet/sastre, docs/dev/interfaces.md
+section 4 and docs/lab.md's "Endpoints and where their behaviour comes from" table.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -40,13 +41,19 @@ _COMMON_PATHS = {
     'nping': '/dataservice/device/tools/nping/{ip}',
     'device_config': '/dataservice/device/config',
     'proxy': '/dataservice/settings/configuration/proxyHttpServer',
+    # Per-device licence status, no reason field (oshafran/pied-piper-openapi-client-go api/openapi.yaml,
+    # a 20.9-era spec: rows with licenseStatus; catalystwan-v20-15 msla/devices/models.py: License_status).
+    'msla_devices': '/dataservice/msla/devices',
 }
 _LEGACY_PATHS = dict(_COMMON_PATHS, user_settings='/dataservice/smartLicensing/getUserSettings',
                      sync='/dataservice/smartLicensing/syncLicenses')
 # v1 smart-licensing paths: developer.cisco.com SD-WAN 20.16/20.18 API reference (get-user-settings, sync-licenses-2) and
 # catalystwan-v20-15 catalystwan/versions/v20_15/v1/smart_licensing/*; absent from the 20.9-era reference, so from 20.15.
 _V1_PATHS = dict(_COMMON_PATHS, user_settings='/dataservice/v1/smart-licensing/user-settings',
-                 sync='/dataservice/v1/smart-licensing/sync', licenses='/dataservice/v1/smart-licensing/license')
+                 sync='/dataservice/v1/smart-licensing/sync', licenses='/dataservice/v1/smart-licensing/license',
+                 # "Licensing - Next Generation" getMSLADevices: devices with complianceStatus and inCompliantReason
+                 # (developer.cisco.com SD-WAN 20.16 get-msla-devices; catalystwan-v20-15 v1/licensing/devices/models.py).
+                 licensing_devices='/dataservice/v1/licensing/devices')
 
 # Documented answers read with jmespath (catalystwan endpoints/client.py ServerInfo; catalystwan-v20-15
 # v1/smart_licensing/license/models.py GetLicenseResponseInner; device/tools/nping/models.py).
@@ -131,7 +138,7 @@ def unwrap_accounts(document):
 
     Cisco's schema is one account object (catalystwan-v20-15 smart_licensing/fetch_accounts/models.py
     SmartLicensingfetchAccountsResp); a public capture of a live vManage shows ``{"accounts": [...]}`` whose virtual
-    accounts carry ``vaaccountid`` (public_record: CiscoDevNet scripts). Both are read; a bare list or ``data`` too.
+    accounts carry ``vaaccountid`` (github.com/dafrey243/sdwan getSmartLicFetchAllSa.py). Both are read; a bare list or ``data`` too.
     """
     shape = None
     if isinstance(document, dict):
@@ -243,11 +250,13 @@ def _epoch_ms_to_time(value):
 class VManageClient:
     """A logged-in vManage session; as a context manager it logs in on enter and always logs out on exit."""
 
-    def __init__(self, http, username, password, xsrf_from_server_info=False):
+    def __init__(self, http, username, password):
         self.http = http
         self.username = username
         self._password = password
-        self._xsrf_from_server_info = xsrf_from_server_info
+        # Where the session's XSRF token came from: 'server' (the CSRFToken of GET client/server), 'token' (GET
+        # client/token), or None before the login.
+        self._xsrf_source = None
         http.redactor.add(password)
         self._server = None
         self._session_open = False
@@ -275,22 +284,18 @@ class VManageClient:
     def login(self):
         """Session login, XSRF token, then the release (which picks the API variant).
 
-        With ``xsrf_from_server_info`` (read-only sessions) the XSRF token is the server info's CSRFToken, a documented
-        field of the answer read anyway, which saves one request; GET /dataservice/client/token only when it is absent.
+        The XSRF token is the CSRFToken of the server info, which the login reads anyway (catalystwan endpoints/client.py
+        ServerInfo.CSRFToken; CiscoDevNet/sastre cisco_sdwan/base/rest_api.py sends it as X-XSRF-TOKEN): one request less
+        than GET /dataservice/client/token, which is asked only when that field is missing or vManage refuses it.
         """
-        self._open_session(fetch_xsrf_token=not self._xsrf_from_server_info)
-        try:
-            response = self._call('GET', 'server')
-        except LicenseSyncError as error:
-            if error.cause != 'VMANAGE_XSRF_REJECTED' or 'X-XSRF-TOKEN' in self.http.session.headers:
-                raise
-            self._fetch_xsrf_token()  # this vManage wants the token on reads too
-            response = self._call('GET', 'server')
+        self._open_session(fetch_xsrf_token=False)
+        self._xsrf_source = 'server'  # a refusal of the (missing) token on this first read fetches one (_call)
+        response = self._call('GET', 'server')
         server = self.http.json(response, _SELECT['server'], _SHAPES['server'])
         token = server.pop('csrf_token', None)
         if 'X-XSRF-TOKEN' not in self.http.session.headers:
             if isinstance(token, str) and token.strip():
-                self._use_xsrf_token(token.strip())
+                self._use_xsrf_token(token.strip(), 'server')
             else:
                 self._fetch_xsrf_token()
         self.version = parse_release(server.get('release'))
@@ -331,11 +336,12 @@ class VManageClient:
         if response.status_code != 200 or not token or '<html' in token.lower():
             raise self.http.response_error(response, 'VMANAGE_AUTH_FAILED', 'vManage accepted the login of user %r but gave no '
                                            'XSRF token (GET %s)' % (self.username, _COMMON_PATHS['token']))
-        self._use_xsrf_token(token)
+        self._use_xsrf_token(token, 'token')
 
-    def _use_xsrf_token(self, token):
+    def _use_xsrf_token(self, token, source):
         self.http.redactor.add(token)
         self.http.session.headers['X-XSRF-TOKEN'] = token
+        self._xsrf_source = source
 
     def logout(self):
         """End the session (POST /logout from 20.12, GET before; both tried when the release is unknown). Never raises."""
@@ -378,6 +384,12 @@ class VManageClient:
             self._open_session()
         status = response.status_code
         if status == 403 and b'SessionTokenFilter' in response.content:
+            if self._xsrf_source == 'server':
+                # vManage refused the server info's token (or wants one on reads): the token of its own, then once more.
+                self.http.debug('vManage refused the XSRF token of the server info at %s %s; asking %s'
+                                % (method, path, _COMMON_PATHS['token']))
+                self._fetch_xsrf_token()
+                return self._call(method, operation, path_args, allow_status, licensing, **kwargs)
             raise self.http.response_error(response, 'VMANAGE_XSRF_REJECTED', 'vManage rejected the XSRF token of the session '
                                            '(%s %s)' % (method, path))
         if status >= 300 and status not in allow_status:
@@ -637,6 +649,57 @@ class VManageClient:
             'host': proxy.get('proxyIp') or None,
             'port': str(proxy['proxyPort']) if proxy.get('proxyPort') not in (None, '') else None,
         }
+
+    def device_licenses(self):
+        """How many devices vManage manages and how many are out of licence compliance, and why, in one request:
+        ``{source, total, out_of_compliance, unknown, reasons: {reason: devices}}``.
+
+        From 20.15, GET /dataservice/v1/licensing/devices: ``devices`` with ``complianceStatus`` ("compliant", "Out Of
+        Compliance") and ``inCompliantReason`` (for example "Unassigned"), with no ``data`` wrapper (developer.cisco.com
+        SD-WAN 20.16 get-msla-devices; catalystwan-v20-15 v1/licensing/devices/models.py DevicesDetails). Before 20.15,
+        GET /dataservice/msla/devices: ``data`` rows with only a licence status (``licenseStatus``, e.g. "Subscription
+        Needed", in the 20.9-era API reference; ``License_status``, e.g. "subscribed", in catalystwan-v20-15
+        msla/devices/models.py), which is then the reason. A device without a status counts as ``unknown``.
+        """
+        operation = 'licensing_devices' if 'licensing_devices' in self.api.paths else 'msla_devices'
+        response = self._call('GET', operation)
+        document = self.http.json(response)
+        rows = self._device_rows(document)
+        if rows is None:
+            raise self.http.response_error(response, 'BAD_RESPONSE', 'vManage answered GET %s with JSON of another shape than '
+                                           'a list of devices' % self.api.paths[operation])
+        result = dict(source=self.api.paths[operation], total=len(rows), out_of_compliance=0, unknown=0, reasons={})
+        for row in rows:
+            status = self._first_text(row, ('complianceStatus', 'License_status', 'licenseStatus', 'license_status'))
+            if not status:
+                result['unknown'] += 1
+            elif re.sub(r'[^a-z]', '', status.lower()) not in self.DEVICE_IN_COMPLIANCE:
+                reason = self._first_text(row, ('inCompliantReason',)) or status
+                result['out_of_compliance'] += 1
+                result['reasons'][reason] = result['reasons'].get(reason, 0) + 1
+        return result
+
+    # Licence statuses of a device in compliance, letters only, lower case: v1 "compliant" (Cisco's example), "In
+    # Compliance" (SSM On-Prem's wording), MSLA "subscribed" (catalystwan-v20-15 msla/devices example).
+    DEVICE_IN_COMPLIANCE = frozenset(('compliant', 'incompliance', 'subscribed'))
+
+    @staticmethod
+    def _device_rows(document):
+        """The rows of a device licence answer: ``{"devices": [...]}``, ``{"data": [...]}`` (also nested) or a list."""
+        for _depth in range(3):
+            if isinstance(document, dict):
+                document = document.get('devices', document.get('data'))
+            if isinstance(document, list):
+                return [row for row in document if isinstance(row, dict)]
+        return None
+
+    @staticmethod
+    def _first_text(row, keys):
+        for key in keys:
+            value = row.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return None
 
 
 def _expired_session_cookie(response):

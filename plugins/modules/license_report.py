@@ -14,7 +14,8 @@ description:
   - Runs once per play on the controller. It reads the result of M(sdwan_ops.license_sync.vmanage_license_info) that every
     play host registered (failed results included), decides per host whether vManage reports its licences to Cisco Smart
     Software Manager On-Prem, and writes the reports.
-  - Per host it gives the state (V(compliant), V(broken), V(unreachable), V(auth_failed) or V(error)), release, licensing
+  - Per host it gives the state (V(compliant), V(broken), V(unreachable), V(auth_failed), V(error), or in an aggregation
+    V(unprocessed)), release, licensing
     mode, SSM URL, whether client id and secret are stored, whether the grant is valid, the last sync's age and result,
     whether vManage reaches SSM On-Prem, and the cause codes with their remedies (the codes of
     M(sdwan_ops.license_sync.vmanage_precheck)).
@@ -40,8 +41,35 @@ description:
     C(latest.xml) and C(latest.html) copies, and C(broken-<UTC time>.txt) with its copy C(latest-broken.txt), which
     lists the broken hosts whose causes the fix playbook can repair, one per line, for
     C(ansible-playbook playbooks/fix_license_sync.yml --limit @reports/latest-broken.txt).
-  - The HTML page needs no network. It shows the totals, each cause with its remedy, and a host table that sorts by
-    any column and filters by state, cause and text; states carry text labels as well as colours.
+  - The HTML page needs no network. It shows what changed since the previous report, the totals, each cause with its
+    remedy, and a host table that sorts by any column and filters by state, cause and text; states carry text labels as
+    well as colours.
+  - History. Before writing, the run reads the previous C(latest.json) of O(dest) and records per host what changed
+    (RV(history); C(history) of each host in the JSON, and at the top of the HTML page) - V(newly_broken) (compliant
+    before, not now), V(fixed), V(cause_changed) (not compliant both times, another state or first cause),
+    V(still_broken) with the number of consecutive reports the host has not been compliant, V(new), and the hosts gone.
+    A host without a record in an aggregation keeps its last known state (V(unprocessed)). History needs the V(json)
+    format in every run.
+  - Sliced runs (AWX / Automation Controller job slicing). The result's RV(stats) is the run's C(set_stats) data, one
+    record per host under a key of its own (C(license_compliance_host_) and the host name encoded as a variable name;
+    the record names the host), holding the host's facts and the SSM variables its inventory names, never a secret and
+    never anything computed across hosts. AWX merges the artefacts of slices with one shallow update per slice, so the
+    records of all slices reach the next workflow node intact. There, O(source=stats) reads them from the task's
+    variables (the extra variables AWX passes), reports every play host without a fresh record as V(unprocessed) (cause
+    C(NOT_PROCESSED)), probes SSM On-Prem and proves the grants once with its own inventory and credentials, and writes
+    the same reports and records as an unsliced run, plus C(license_compliance) (the totals and report time) and
+    C(fix_license_sync_hosts) (the hosts the fix playbook can repair) in RV(stats). The playbook
+    C(sdwan_ops.license_sync.license_compliance_aggregate) does this.
+  - With O(formats) V(prometheus), C(latest.prom) holds gauges in the Prometheus text exposition format for
+    node_exporter's textfile collector, written to a temporary name and renamed - C(sdwan_license_compliance_hosts)
+    (per state), C(_hosts_by_cause), C(_hosts_fixable), C(_hosts_needing_operator), C(_host_state) (1 for each host's
+    state, 0 for the others), C(_host_cause), C(_host_last_sync_age_seconds) (where vManage reports one),
+    C(_host_broken_runs), C(_devices) and C(_devices_out_of_compliance) (device check on), C(_run_duration_seconds),
+    C(_report_timestamp_seconds).
+  - Where the facts carry the devices of a vManage (M(sdwan_ops.license_sync.vmanage_license_info) with
+    O(sdwan_ops.license_sync.vmanage_license_info#module:gather=[devices])), the check C(device_licenses) says how many
+    devices are out of licence compliance and why. It warns and never changes the host's state - licences to assign or
+    buy are not a fault of the licence reporting the fix playbook repairs.
 author:
   - sdwan_ops maintainers (@sdwan-ops)
 extends_documentation_fragment:
@@ -68,10 +96,14 @@ options:
     type: path
     default: reports
   formats:
-    description: Reports to write. The limit file C(latest-broken.txt) is always written.
+    description:
+      - Reports to write. The limit file C(latest-broken.txt) and C(latest-stats.json) (the run's RV(stats)) are always
+        written.
+      - V(prometheus) writes C(latest.prom) only, no timestamped copy (node_exporter's textfile collector exports every
+        C(*.prom) file of its directory).
     type: list
     elements: str
-    choices: [json, junit, html]
+    choices: [json, junit, html, prometheus]
     default: [json, junit, html]
   title:
     description: Title of the reports.
@@ -89,6 +121,29 @@ options:
     description: Prove each distinct grant with one token request to SSM On-Prem. V(false) makes no request at all.
     type: bool
     default: true
+  source:
+    description:
+      - V(facts) - each play host's registered M(sdwan_ops.license_sync.vmanage_license_info) result (O(facts_var)).
+      - V(stats) - the set_stats records of a sliced compliance run, merged, among the task's variables (in AWX the extra
+        variables of the next workflow node; from the command line C(-e @) each slice's C(latest-stats.json)). A play host
+        without a record, or whose record is not newer than O(stale_before), is V(unprocessed). The host's own
+        inventory variables (and the environment) give the SSM secrets and connection settings; the record gives the SSM
+        variables its slice saw where this inventory has none.
+    type: str
+    choices: [facts, stats]
+    default: facts
+  stale_before:
+    description:
+      - With O(source=stats), records generated at or before this UTC time (C(YYYY-MM-DDTHH:MM:SSZ)) are an earlier
+        run's, carried along by the workflow; their hosts are reported V(unprocessed).
+      - The role passes the report time of an aggregation earlier in the same workflow (C(license_compliance.generated)).
+    type: str
+  run_started:
+    description:
+      - When the run started, in seconds since the epoch; the report's C(duration_s) and the metric
+        C(sdwan_license_compliance_run_duration_seconds) count from it. With O(source=stats), the earliest start among the
+        records wins.
+    type: float
 attributes:
   check_mode:
     support: full
@@ -138,10 +193,12 @@ msg:
   type: str
   sample: "500 hosts: 180 compliant, 250 broken (236 fixable), 40 unreachable, 30 auth failed, 0 error; reports in /srv/reports"
 totals:
-  description: Hosts per state, hosts per cause code, broken hosts the fix playbook can repair, hosts that need an operator.
+  description:
+    - Hosts per state, hosts per cause code, broken hosts the fix playbook can repair, hosts that need an operator.
+    - V(unprocessed) counts the hosts of an aggregation (O(source=stats)) that no fresh record reached.
   returned: always
   type: dict
-  sample: {"hosts": 3, "compliant": 1, "broken": 1, "unreachable": 1, "auth_failed": 0, "error": 0,
+  sample: {"hosts": 3, "compliant": 1, "broken": 1, "unreachable": 1, "auth_failed": 0, "error": 0, "unprocessed": 0,
            "by_cause": {"GRANT_NOT_FOUND": 1, "VMANAGE_UNREACHABLE": 1}, "fixable": 1, "needs_operator": 1}
 reports:
   description: Paths of the timestamped reports written (the C(latest) copies sit beside them).
@@ -162,11 +219,28 @@ grants:
   elements: dict
   sample: [{"ssm_url": "https://ssm.example.com:8443", "client_id": "3f1c...", "hosts": 120, "verified": false,
             "cause": "GRANT_NOT_FOUND", "detail": "SSM On-Prem has no grant for this client id and secret"}]
+history:
+  description:
+    - What changed since the previous report of O(dest) - C(previous) (its time, null for the first report), C(changed)
+      (the hosts newly broken, fixed or with another cause), C(newly_broken), C(fixed), C(cause_changed), C(new),
+      C(removed), C(unprocessed) (host lists) and C(still_broken) (host to consecutive reports not compliant).
+  returned: always
+  type: dict
+  sample: {"previous": "2026-11-25T06:00:00Z", "changed": ["vmanage-007"], "newly_broken": ["vmanage-007"], "fixed": [],
+           "cause_changed": [], "new": [], "removed": [], "unprocessed": [], "still_broken": {"vmanage-012": 3}}
+stats:
+  description:
+    - The run's set_stats data (the role publishes it), also written as C(latest-stats.json) - per host a key
+      C(license_compliance_host_<encoded host name>) with C(host), C(generated), C(started), C(state), C(cause), C(info)
+      (the facts the report read) and C(ssm) (the SSM variables the host's inventory names, no secret).
+    - With O(source=stats) also C(license_compliance) (the totals and C(generated)) and C(fix_license_sync_hosts).
+  returned: always
+  type: dict
 ssm_servers:
   description:
     - Each distinct SSM On-Prem the run probed once - C(ssm_url), C(hosts) (how many vManage use it), C(ok), C(cause),
       C(detail), C(grants) (what the API Toolkit listing found) and C(dialect) (what it answered where the public record
-      is silent, by the lab's dialect axes, for example C({"ssm-grant-api": "present"})).
+      is silent, by the lab's dialect axes, for example the axis C(ssm-grant-api) with the value C(present)).
   returned: always
   type: list
   elements: dict

@@ -150,6 +150,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+name:
+  description: The name of the grant (O(name)).
+  returned: with O(state=present)
+  type: str
+  sample: license-sync-vmanage-emea
+rotated:
+  description: Whether this run gave (or in check mode would give) the grant a new secret.
+  returned: with O(state=present)
+  type: bool
+  sample: false
 grant:
   description: The grant (without its secret).
   returned: when the grant exists after the run (O(state=present), also in check mode for an existing grant, and on a failure that keeps it)

@@ -18,7 +18,7 @@ description:
   - Never returns the client secret or a password; vManage does not return them either.
   - With the default O(gather=[]) a call makes five HTTP requests (login, server info with the XSRF token, licensing
     settings, user settings, logout). O(gather) adds a live check of vManage's path to SSM On-Prem, the smart and
-    virtual accounts and the licences vManage holds.
+    virtual accounts, the licences vManage holds and the licence compliance of its devices.
 author:
   - sdwan_ops maintainers (@sdwan-ops)
 options:
@@ -29,10 +29,13 @@ options:
         for each virtual account (implies reading the accounts).
       - V(ssm_check) makes vManage ask SSM On-Prem for its accounts now (one more read) and returns the outcome in
         RV(ssm_check) instead of failing; it proves what the last sync cannot (DNS, path and TLS from vManage, SSM's
-        backend, the grant, the stored SSM user). It is not asked when the settings show it cannot work.
+        backend, the grant, the stored SSM user). It is not asked when the settings show it cannot work. When it
+        fails, RV(accounts) and RV(licenses) are null (the module warns) rather than asked again.
+      - V(devices) reads, in one more request, how many devices vManage manages and how many of them are out of licence
+        compliance, and why (RV(devices)); a failure of that read is returned in RV(devices), not a module failure.
     type: list
     elements: str
-    choices: [accounts, licenses, ssm_check]
+    choices: [accounts, licenses, ssm_check, devices]
     default: []
 extends_documentation_fragment:
   - sdwan_ops.license_sync.vmanage
@@ -52,6 +55,9 @@ notes:
     C(GET /dataservice/smartLicensing/getUserSettings) (before 20.15) or C(GET /dataservice/v1/smart-licensing/user-settings)
     (20.15 and later), with O(gather) C(GET /dataservice/smartLicensing/fetchAccounts) and
     C(GET /dataservice/v1/smart-licensing/license)."
+  - "O(gather=[devices]) reads C(GET /dataservice/v1/licensing/devices) from 20.15 (C(complianceStatus) and
+    C(inCompliantReason) per device; Cisco's SD-WAN 20.16 API reference, getMSLADevices) and C(GET /dataservice/msla/devices)
+    before (a licence status per device and no reason, so the status is the reason)."
   - "The session only reads, so the XSRF token is the C(CSRFToken) of C(GET /dataservice/client/server), which the module
     reads anyway; C(GET /dataservice/client/token) only when that field is missing."
 seealso:
@@ -168,7 +174,9 @@ trace:
   returned: when O(trace_dir) is set
   type: str
 accounts:
-  description: Smart accounts with their virtual accounts, as vManage lists them.
+  description:
+    - Smart accounts with their virtual accounts, as vManage lists them.
+    - Null when O(gather) also contains V(ssm_check) and that check failed.
   returned: when O(gather) contains V(accounts) or V(licenses)
   type: list
   elements: dict
@@ -188,10 +196,41 @@ ssm_check:
       description: What vManage answered, or why it was not asked (never a secret).
       type: str
   sample: {"ok": false, "cause": "DNS_MISSING", "detail": "vManage could not fetch the accounts from SSM On-Prem: ..."}
+devices:
+  description: Devices vManage manages and those out of licence compliance, read during this call.
+  returned: when O(gather) contains V(devices)
+  type: dict
+  contains:
+    ok:
+      description: V(true) vManage listed its devices, V(false) the read failed (see RV(devices.cause)).
+      type: bool
+    cause:
+      description: The cause code of the failure, or null.
+      type: str
+    detail:
+      description: How many devices are out of licence compliance, or what failed (never a secret).
+      type: str
+    source:
+      description: The REST path read.
+      type: str
+    total:
+      description: Devices listed.
+      type: int
+    out_of_compliance:
+      description: Devices whose licence status is not in compliance.
+      type: int
+    unknown:
+      description: Devices listed without a licence status.
+      type: int
+    reasons:
+      description: Devices out of licence compliance per reason (vManage's reason, or its licence status where it gives no reason).
+      type: dict
+  sample: {"ok": true, "cause": null, "detail": "2 of 5 devices out of licence compliance", "source": "/dataservice/v1/licensing/devices",
+           "total": 5, "out_of_compliance": 2, "unknown": 0, "reasons": {"Unassigned": 2}}
 licenses:
   description:
     - Licences vManage holds, for every virtual account listed in RV(accounts).
-    - Null on releases before 20.15, which have no API to list them (the module warns).
+    - Null on releases before 20.15, which have no API to list them, and when RV(accounts) is null (the module warns).
   returned: when O(gather) contains V(licenses)
   type: list
   elements: dict

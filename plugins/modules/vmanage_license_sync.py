@@ -58,8 +58,10 @@ options:
   max_age:
     description:
       - When the last successful sync is at most this many seconds old, the module does not sync again.
+      - vManage in on-prem mode syncs by itself every 24 hours (Cisco TAC document 222117), so a sync up to a day old
+        is what a healthy vManage shows.
     type: int
-    default: 3600
+    default: 86400
   force:
     description:
       - Sync even when the last successful sync is recent.

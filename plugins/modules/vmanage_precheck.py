@@ -75,7 +75,7 @@ options:
       - V(on_failure) first reads what every run needs (settings, user settings, and vManage's own request to SSM On-Prem
         with its stored grant) and runs the probes that explain a problem (V(ready), V(dns), V(vmanage_to_ssm),
         V(controller_to_ssm), V(ssm_backend), the token requests) only when those show one. A healthy vManage then costs
-        5 requests; the fix playbook uses it.
+        6 requests (login, server info, settings, user settings, fetchAccounts, logout); the fix playbook uses it.
     type: str
     choices: [always, on_failure]
     default: always

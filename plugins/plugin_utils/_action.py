@@ -14,7 +14,7 @@ check mode, diff, warnings and deprecations, ``no_log`` values masked everywhere
 
 Why the controller: starting a module process costs ~0.19 s per host, an action plugin ~0.02 s (bench/README.md), and
 the HTTP calls go to vManage and SSM On-Prem either way. The calls therefore always leave from the controller (or the
-AWX execution node): ``delegate_to`` does not move them (docs/docsite/rst/getting_started.rst, "Where the calls come from").
+AWX execution node): ``delegate_to`` does not move them (docs/dev/architecture.md, "Where the HTTP calls come from").
 
 The few ansible-core internals this needs are in the three functions under "ansible-core internals" below, and the
 unit tests run under the oldest and the newest supported ansible-core (make test).

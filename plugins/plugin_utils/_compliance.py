@@ -6,11 +6,12 @@
 FOR INTERNAL COLLECTION USE ONLY. Controller side only.
 
 Input per host: the result of vmanage_license_info (registered, possibly failed) with its ``ssm_check`` (vManage asked
-SSM On-Prem now with its stored grant and user) and the host's SSM variables. Requests made here, all read-only and
-once per distinct target rather than once per host: per distinct SSM URL the controller's look (module_utils.checks
-controller_look) and, with SSM admin credentials, the API Toolkit's grant list; per distinct grant with a known client
-secret one token request. Each host's facts then go through the same check model as vmanage_precheck
-(module_utils.checks), so the report's verdicts and ``fixable`` are the fix playbook's.
+SSM On-Prem now with its stored grant and user) and the host's SSM variables; or, for the aggregation of a sliced run,
+the host-keyed records that each slice published with set_stats (``host_stats``, ``records_in``, ``fleet_from_records``).
+Requests made here, all read-only and once per distinct target rather than once per host: per distinct SSM URL the
+controller's look (module_utils.checks controller_look) and, with SSM admin credentials, the API Toolkit's grant list;
+per distinct grant with a known client secret one token request. Each host's facts then go through the same check
+model as vmanage_precheck (module_utils.checks), so the report's verdicts and ``fixable`` are the fix playbook's.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,7 +26,8 @@ from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors impo
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.grant import prove, token_user
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import same_url
 
-STATES = ('compliant', 'broken', 'unreachable', 'auth_failed', 'error')
+# ``unprocessed``: no record of the host reached the aggregation of a sliced run (its slice failed before reporting).
+STATES = ('compliant', 'broken', 'unreachable', 'auth_failed', 'error', 'unprocessed')
 # The checks a fleet report judges: the others need probes that only vmanage_precheck makes (ready, the supplied grant).
 CHECKS = tuple(name for name in model.CHECKS if name not in ('ready', 'supplied_grant'))
 
@@ -35,6 +37,105 @@ AUTH_FAILED_CAUSES = frozenset(('VMANAGE_AUTH_FAILED',))
 # The host variables that describe a host's SSM On-Prem: the ssm option names.
 SSM_VARIABLES = tuple(sorted(SSM_OPTIONS))
 SSM_SECRET_VARIABLES = tuple(name for name in SSM_VARIABLES if SSM_OPTIONS[name].get('no_log'))
+
+# set_stats records, one top-level key per host. AWX merges the artifacts of a sliced job's slices with one shallow
+# dict.update per slice (awx/main/models/workflow.py, WorkflowJob.get_effective_artifacts) and hands them to the next
+# workflow node as extra variables, so a key must belong to one host and be a valid variable name
+# (ansible.utils.vars.validate_variable_name): this prefix, then the host name with every character but an ASCII letter
+# or digit written as _ and two hex digits per UTF-8 byte (so distinct names give distinct keys); the record names the host.
+STATS_PREFIX = 'license_compliance_host_'
+# What a record keeps of the host's vmanage_license_info result: the facts the assessment reads, no secret among them.
+RECORD_INFO_FIELDS = ('failed', 'unreachable', 'msg', 'cause', 'remedy', 'release', 'mode', 'ssm_url', 'client_id',
+                      'client_secret_stored', 'credentials_stored', 'ssm_username', 'last_sync', 'ssm_check', 'devices')
+# The SSM variables a record keeps: which SSM On-Prem, user, grant and account the host's inventory names. Secrets and
+# what depends on the node that runs the job (CA path, proxy, certificate checking) come from the aggregation job's own
+# inventory and environment.
+RECORD_SSM_VARIABLES = ('ssm_url', 'ssm_username', 'ssm_admin_username', 'ssm_client_id', 'ssm_account')
+# The cause of a host that no record reached: a report-only code (not a check's), never fixable by the fix playbook.
+NOT_PROCESSED = dict(code='NOT_PROCESSED', title='Not processed: no compliance record reached the aggregation',
+                     remedy='The slice job that had this host failed or was cancelled before it reported (see its output in '
+                            'AWX); run the compliance job again.')
+_TIME_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
+# History: the changes a report names per host (record ``history.change``), beside still_broken, still_compliant, new and
+# unprocessed.
+CHANGES = ('newly_broken', 'fixed', 'cause_changed')
+
+
+def stats_key(host):
+    """The set_stats key of a host's record: STATS_PREFIX and the host name encoded as a variable name."""
+    return STATS_PREFIX + ''.join(
+        char if char.isascii() and char.isalnum() else ''.join('_%02x' % byte for byte in char.encode('utf-8'))
+        for char in host)
+
+
+def host_stats(record, entry, generated, started):
+    """The set_stats record of one host: its facts (``info``), the SSM variables its inventory names (no secret), when
+    they were read (``generated``, ``started``: the run's UTC report time and start) and the verdict of the run."""
+    info = dict((key, entry['info'][key]) for key in RECORD_INFO_FIELDS if key in entry['info'])
+    ssm = dict((key, entry['ssm'][key]) for key in RECORD_SSM_VARIABLES if entry['ssm'].get(key) not in (None, ''))
+    return dict(host=record['host'], generated=generated, started=started, state=record['state'], cause=record['cause'],
+                info=info, ssm=ssm)
+
+
+def records_in(variables):
+    """{host: record} of the set_stats records among ``variables`` (extra variables: the slices' artefacts, merged).
+
+    A value counts only when it is a record whose host gives back its key, so unrelated variables never do.
+    """
+    found = {}
+    for key, value in variables.items():
+        if (key.startswith(STATS_PREFIX) and isinstance(value, dict) and isinstance(value.get('host'), str)
+                and isinstance(value.get('info'), dict) and stats_key(value['host']) == key):
+            found[value['host']] = value
+    return found
+
+
+def _moment(text):
+    try:
+        return datetime.datetime.strptime(text, _TIME_FORMAT) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def fleet_from_records(names, records, defaults, own_ssm, stale_before=None):
+    """The fleet of run_compliance from set_stats records: ``{host: {'info', 'ssm'}}`` for every host of ``names``.
+
+    ``own_ssm``: {host: the SSM variables the aggregating job's inventory gives it}, which win over the record's (they hold
+    the secrets and the node's paths); ``defaults``: the SSM options of the task and environment. A host without a record,
+    or whose record was generated at or before ``stale_before`` (an earlier run's record that the workflow carried
+    along), is ``unprocessed``.
+    """
+    stale = _moment(stale_before)
+    fleet = {}
+    for name in names:
+        record = records.get(name)
+        ssm = dict(defaults)
+        if record is not None:
+            ssm.update((key, value) for key, value in (record.get('ssm') or {}).items() if key in RECORD_SSM_VARIABLES)
+        ssm.update((key, value) for key, value in (own_ssm.get(name) or {}).items() if value is not None)
+        generated = _moment(record.get('generated')) if record is not None else None
+        if record is None:
+            info = unprocessed_info('no compliance record of this host reached this step')
+        elif stale is not None and (generated is None or generated <= stale):
+            info = unprocessed_info('only the record of an earlier run (%s) reached this step' % record.get('generated'))
+        elif not _readable(record['info']):
+            info = unprocessed_info('its compliance record cannot be read (facts of another shape than a compliance run writes)')
+        else:
+            info = dict(record['info'])
+        fleet[name] = dict(info=info, ssm=ssm)
+        if not info.get('unprocessed'):
+            fleet[name].update(generated=record.get('generated'), started=record.get('started'))
+    return fleet
+
+
+def _readable(info):
+    """Whether a record's facts have the shape host_facts reads (a record from another version or hand-made may not)."""
+    return all(info.get(key) is None or isinstance(info[key], dict) for key in ('last_sync', 'ssm_check', 'devices'))
+
+
+def unprocessed_info(detail):
+    """The vmanage_license_info stand-in of a host that no record reached: assess_host makes it ``unprocessed``."""
+    return dict(failed=True, unprocessed=True, cause=NOT_PROCESSED['code'], msg=detail, remedy=NOT_PROCESSED['remedy'])
 
 
 def plan_grant_checks(hosts):
@@ -210,7 +311,7 @@ def assess_host(name, info, ssm, grant_verdict, max_sync_age, min_release, ssm_s
     record = dict(
         host=name, state=None, release=None, mode=None, ssm_url=None, client_id=None, credentials_stored=None,
         grant_valid=None, last_sync=dict(time=None, age_s=None, ok=None, error=None, reported=None),
-        ssm_reachable_from_vmanage=None, causes=[], cause=None, remedy=None, fixable=None, checks=[],
+        ssm_reachable_from_vmanage=None, devices=None, causes=[], cause=None, remedy=None, fixable=None, checks=[],
     )
     if info.get('failed') or info.get('unreachable'):
         return _failed_host(record, info)
@@ -231,6 +332,12 @@ def assess_host(name, info, ssm, grant_verdict, max_sync_age, min_release, ssm_s
         ssm_reachable_from_vmanage=True if reach == 'pass' else False if reach == 'fail' else None,
         checks=[_report_check(check) for check in checks], causes=causes, state='broken' if causes else 'compliant',
     )
+    if 'devices' in info:
+        # Gathered on request only (vmanage_license_info gather=[devices]): one more request per vManage.
+        record['checks'].append(_report_check(model.device_licenses(info['devices'])))
+        devices = info['devices'] or {}
+        if devices.get('ok'):
+            record['devices'] = dict((key, devices[key]) for key in ('total', 'out_of_compliance', 'unknown', 'reasons'))
     if causes:
         record.update(cause=causes[0]['code'], remedy=causes[0]['remedy'], fixable=all(cause['fixable'] for cause in causes))
     return record
@@ -244,16 +351,20 @@ def _failed_host(record, info):
     code = info.get('cause') or ('VMANAGE_UNREACHABLE' if info.get('unreachable') else 'HTTP_ERROR')
     # A failed module's msg ends with " Cause: <code> (<title>). Remedy: <remedy>"; the record carries those apart.
     detail = (info.get('msg') or 'no result from this host').split(' Cause: %s (' % code)[0]
-    if code in UNREACHABLE_CAUSES or info.get('unreachable'):
+    if info.get('unprocessed'):
+        state = 'unprocessed'
+    elif code in UNREACHABLE_CAUSES or info.get('unreachable'):
         state = 'unreachable'
     elif code in AUTH_FAILED_CAUSES:
         state = 'auth_failed'
     else:
         state = 'error'
     cause = dict(code=code, title=CAUSES[code].title, remedy=CAUSES[code].remedy, fixable=False, detail=detail) if code in CAUSES \
-        else dict(code=code, title=code, remedy=info.get('remedy'), fixable=False, detail=detail)
+        else dict(code=code, title=NOT_PROCESSED['title'] if code == NOT_PROCESSED['code'] else code, remedy=info.get('remedy'),
+                  fixable=False, detail=detail)
     checks = [dict(name='login', status='fail', detail=detail, cause=code)]
-    checks.extend(dict(name=check, status='skip', detail='vManage could not be read', cause=None) for check in CHECKS[1:])
+    skipped = 'not processed' if info.get('unprocessed') else 'vManage could not be read'
+    checks.extend(dict(name=check, status='skip', detail=skipped, cause=None) for check in CHECKS[1:])
     record.update(state=state, causes=[cause], cause=code, remedy=cause['remedy'], fixable=False, checks=checks)
     return record
 
@@ -276,6 +387,81 @@ def totals(records):
 def fixable_hosts(records):
     """Hosts the fix playbook can repair: broken, every cause fixable."""
     return [record['host'] for record in records if record['state'] == 'broken' and record['fixable']]
+
+
+def compare_with_previous(document, previous):
+    """Add to ``document`` (and to each host record) what changed since ``previous``, the last report, or None.
+
+    Per host ``history``: ``change`` (``newly_broken``: compliant before, not now; ``fixed``: the reverse;
+    ``cause_changed``: not compliant both times, another state or first cause; ``still_broken``; ``still_compliant``;
+    ``new``: not in the previous report; ``unprocessed``: no record this time, the last known state is kept; None for the
+    first report), ``previous_state``, ``previous_cause`` and ``broken_runs`` (consecutive reports in which the host was
+    not compliant, this one included). The document's ``history`` lists the hosts of each change, the hosts of the
+    previous report that are gone and how long each host has been broken.
+    """
+    before = dict((record['host'], record) for record in previous['hosts']) if previous else {}
+    summary = dict(previous=previous.get('generated') if previous else None, changed=[], newly_broken=[], fixed=[],
+                   cause_changed=[], new=[], unprocessed=[], still_broken={},
+                   removed=sorted(set(before) - set(record['host'] for record in document['hosts'])))
+    for record in document['hosts']:
+        known_state, known_cause, known_runs = _last_known(before.get(record['host']))
+        if record['state'] == 'unprocessed':
+            change, runs = ('unprocessed' if previous else None), known_runs
+        else:
+            broken = record['state'] != 'compliant'
+            runs = known_runs + 1 if broken else 0
+            if known_state is None:
+                change = 'new' if previous else None
+            elif broken and known_state == 'compliant':
+                change = 'newly_broken'
+            elif not broken:
+                change = 'still_compliant' if known_state == 'compliant' else 'fixed'
+            elif (known_state, known_cause) != (record['state'], record['cause']):
+                change = 'cause_changed'
+            else:
+                change = 'still_broken'
+        record['history'] = dict(change=change, previous_state=known_state, previous_cause=known_cause, broken_runs=runs)
+        if change in summary and isinstance(summary[change], list):
+            summary[change].append(record['host'])
+        if change in CHANGES:
+            summary['changed'].append(record['host'])
+        if change == 'still_broken':
+            summary['still_broken'][record['host']] = runs
+    document['history'] = summary
+    return document
+
+
+def _last_known(record):
+    """(state, cause, broken_runs) that a previous record knew of its host: its own, or what an unprocessed one carried."""
+    if record is None:
+        return None, None, 0
+    history = record.get('history') or {}
+    if record.get('state') == 'unprocessed':
+        return history.get('previous_state'), history.get('previous_cause'), history.get('broken_runs') or 0
+    broken = record.get('state') != 'compliant'
+    runs = history.get('broken_runs')
+    return record.get('state'), record.get('cause'), runs if isinstance(runs, int) else (1 if broken else 0)
+
+
+def publish(document, fleet, source, started=None):
+    """The run's set_stats data, merge-safe under AWX's shallow merge of slice artefacts.
+
+    Every run publishes one record per host it read (``host_stats``) and nothing computed across hosts, so a slice of a
+    sliced job never overwrites another slice's data. The aggregation (``source`` stats) also publishes what it computed
+    for the whole fleet: ``license_compliance`` (the totals and the report time, which tells a later aggregation in the
+    same workflow which records are older) and ``fix_license_sync_hosts`` (the hosts the fix playbook can repair, its
+    host pattern).
+    """
+    stats = {}
+    for record in document['hosts']:
+        if record['state'] != 'unprocessed':
+            entry = fleet[record['host']]
+            generated = entry.get('generated') or document['generated']
+            stats[stats_key(record['host'])] = host_stats(record, entry, generated, entry.get('started', started))
+    if source == 'stats':
+        stats['license_compliance'] = dict(document['totals'], generated=document['generated'])
+        stats['fix_license_sync_hosts'] = fixable_hosts(document['hosts'])
+    return stats
 
 
 def run_compliance(params, ctx, hosts, now=None):
@@ -301,8 +487,14 @@ def run_compliance(params, ctx, hosts, now=None):
         for entry in plan
     ]
     now = now or datetime.datetime.now(datetime.timezone.utc)
+    # The run began when its first part did: this run's start, or the earliest start of the records it aggregates.
+    starts = [entry['started'] for entry in hosts.values() if isinstance(entry.get('started'), (int, float))]
+    started = min(starts) if starts else params.get('run_started')
     return dict(
-        generated=now.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        generated=now.strftime(_TIME_FORMAT),
+        started=started,
+        duration_s=round(max(0.0, now.timestamp() - started), 3) if started is not None else None,
+        source=params.get('source') or 'facts',
         title=params['title'],
         max_sync_age=params['max_sync_age'],
         min_release=params['min_release'],

@@ -1,10 +1,12 @@
-"""The AWX way: the workflow's job templates run by ansible-runner against the lab.
+"""The AWX way: the workflows' job templates run by ansible-runner against the lab.
 
 As AWX / Automation Controller does it: a private data directory per job, the project checked out
 into project/, an inventory without credentials, survey answers as extra vars, the credentials
 injected as environment variables by rendering the credential types' injectors
 (extensions/awx/credential_types/*.yml) the way AWX renders them, and each job's set_stats
 artefacts handed to the next node of the workflow (extensions/awx/controller_objects.yml).
+A sliced job template runs as AWX slices it (bench/sliced.py: AWX's split of the inventory, one
+ansible-runner job per slice, the slices' artefacts merged with one shallow update each).
 """
 import json
 import os
@@ -114,8 +116,8 @@ def test_credentials_with_only_the_required_fields_give_values_the_modules_accep
 
 
 def lab_secrets(info):
-    """The lab's passwords, and every grant secret vManage sent to SSM On-Prem (its access log has them, as the
-    real nginx log in the field note does): the stale one of the seed and the one the fix created."""
+    """The lab's passwords, and every grant secret vManage sent to SSM On-Prem (its access log has them, as a real
+    SSM On-Prem's nginx access log does): the stale one of the seed and the one the fix created."""
     secrets = {info["ssm"]["password"], info["ssm"]["admin_password"]}
     secrets |= {vmanage["password"] for vmanage in info["vmanage"]}
     access_log = Path(info["ssm"]["logs"]["access"]).read_text()
@@ -184,11 +186,12 @@ class AwxJob:
         return {}
 
 
-def survey_answers(template):
-    """The survey's defaults, as AWX passes them: extra vars."""
+def survey_answers(template, answers=None):
+    """The survey's defaults, or the operator's ``answers``, as AWX passes them: extra vars."""
     if not template.get("survey_enabled"):
         return {}
-    return {question["variable"]: question["default"] for question in template["survey_spec"]["spec"]}
+    return {question["variable"]: (answers or {}).get(question["variable"], question["default"])
+            for question in template["survey_spec"]["spec"]}
 
 
 @pytest.fixture(scope="module")
@@ -196,22 +199,36 @@ def awx_objects():
     return load_yaml(AWX / "controller_objects.yml")
 
 
-def run_workflow(awx_objects, info, base, after_job=lambda node_id: None):
-    """precheck -> fix -> report, each node getting its parents' set_stats data as extra vars."""
-    templates = {t["name"]: t for t in awx_objects["license_sync_awx_job_templates"]}
-    nodes = {n["identifier"]: n for n in awx_objects["license_sync_awx_workflow"]["workflow_nodes"]}
-    jobs, artifacts, node_id = {}, {}, "precheck"
+def walk_workflow(workflow, templates, launch, answers=None):
+    """The nodes of a workflow in the order AWX runs them (a chain, as these workflows are): each job gets the template's
+    extra vars, the survey answers and every earlier job's set_stats data as extra vars, in that order of precedence, and
+    the edge taken follows its status. ``launch(node_id, template, extra_vars) -> (status, artifacts, job)``."""
+    nodes = {n["identifier"]: n for n in workflow["workflow_nodes"]}
+    children = {child["identifier"] for n in nodes.values() for edge in n.get("related", {}).values() for child in edge}
+    (node_id,) = [identifier for identifier in nodes if identifier not in children]
+    jobs, artifacts = {}, {}
     while node_id:
         node = nodes[node_id]
         template = templates[node["unified_job_template"]["name"]]
-        job = AwxJob(base, template, info, {**survey_answers(template), **artifacts}).launch()
-        jobs[node_id] = job
-        after_job(node_id)
-        artifacts.update(job.set_stats())
-        edge = "success_nodes" if job.run.status == "successful" else "failure_nodes"
-        children = node.get("related", {}).get(edge, []) + node.get("related", {}).get("always_nodes", [])
-        node_id = children[0]["identifier"] if children else None
+        extra_vars = {**template.get("extra_vars", {}), **survey_answers(template, answers), **artifacts}
+        status, job_artifacts, jobs[node_id] = launch(node_id, template, extra_vars)
+        artifacts.update(job_artifacts)
+        edge = "success_nodes" if status == "successful" else "failure_nodes"
+        following = node.get("related", {}).get(edge, []) + node.get("related", {}).get("always_nodes", [])
+        node_id = following[0]["identifier"] if following else None
     return jobs
+
+
+def run_workflow(awx_objects, info, base, after_job=lambda node_id: None):
+    """precheck -> fix -> report, each node getting its parents' set_stats data as extra vars."""
+    templates = {t["name"]: t for t in awx_objects["license_sync_awx_job_templates"]}
+
+    def launch(node_id, template, extra_vars):
+        job = AwxJob(base, template, info, extra_vars).launch()
+        after_job(node_id)
+        return job.run.status, job.set_stats(), job
+
+    return walk_workflow(awx_objects["license_sync_awx_workflow"], templates, launch)
 
 
 def test_workflow_fixes_the_seed_lab_with_credentials_only_in_the_environment(lab, tmp_path, awx_objects):
@@ -234,9 +251,10 @@ def test_workflow_fixes_the_seed_lab_with_credentials_only_in_the_environment(la
     fix = fix_stats["fix_license_sync"][host]
     assert not fix["check_mode"] and fix["state_before"] == "fixable" and fix["state_after"] == "synced", fix
     assert writes["report"] == writes["fix"] > 0
+    # The report job publishes one record per host (merge-safe if AWX slices it); the totals come from the aggregation.
     report_stats = jobs["report"].set_stats()
-    totals = report_stats["license_compliance"]
-    assert totals["hosts"] == totals["compliant"] == len(info["vmanage"])
+    assert sorted(record["host"] for record in report_stats.values()) == sorted(vm["name"] for vm in info["vmanage"])
+    assert {record["state"] for record in report_stats.values()} == {"compliant"}
     (vmanage_state,) = seed.state()["vmanage"].values()
     assert vmanage_state["syncs"] and vmanage_state["syncs"][-1]["ok"]
     # The report job received the fix job's artefacts as extra vars, as the workflow passes them.
@@ -263,3 +281,50 @@ def test_workflow_fixes_the_seed_lab_with_credentials_only_in_the_environment(la
             assert not found, f"{node_id}: a lab secret in {path.relative_to(job.artifacts_dir)}"
         events = json.dumps(list(job.run.events))
         assert not any(s in events for s in secrets), f"{node_id}: a lab secret in the job events"
+
+
+def test_sliced_workflow_reports_once_fixes_the_broken_hosts_and_finds_them_fixed(lab, tmp_path, awx_objects, sliced):
+    """compliance sliced -> aggregate -> fix of the hosts the aggregate found fixable -> compliance sliced -> aggregate.
+
+    The inventory carries the logins here (the lab's per-vManage passwords; vault-encrypted in production); every
+    artefact a job publishes goes to AWX's database, so none may carry a secret.
+    """
+    seed = lab(scenario="seed", vmanage=3)
+    info = seed.info
+    inventory = yaml.safe_load(seed.inventory.read_text())
+    names = sliced.inventory_hosts(inventory)
+    templates = {t["name"]: t for t in awx_objects["license_sync_awx_job_templates"]}
+    reports = tmp_path / "durable-reports"
+
+    def launch(node_id, template, extra_vars):
+        # JobTemplate.get_effective_slice_ct: no more slices than hosts.
+        count = min(template.get("job_slice_count", 1), len(names))
+        args = ["--check"] if template["job_type"] == "check" else []
+        args += ["--diff"] if template.get("diff_mode") else []
+        jobs = [sliced.run_job(tmp_path / ("%s-%d" % (node_id, number)), template["playbook"],
+                               sliced.slice_inventory(inventory, sliced.awx_slice(names, number, count)) if count > 1 else inventory,
+                               extra_vars, forks=10, time_limit=JOB_TIMEOUT_S, ident=node_id, args=args)
+                for number in range(1, count + 1)]
+        status = "successful" if all(job["status"] == "successful" for job in jobs) else "failed"
+        return status, sliced.merge_artifacts(job["artifacts"] for job in jobs), dict(jobs=jobs, extra_vars=extra_vars)
+
+    jobs = walk_workflow(awx_objects["license_sync_awx_sliced_workflow"], templates, launch,
+                         answers={"license_compliance_report_dir": str(reports)})
+
+    assert list(jobs) == ["compliance", "aggregate", "fix", "compliance_again", "aggregate_again"]
+    assert [len(jobs[node]["jobs"]) for node in jobs] == [3, 1, 1, 3, 1], "the compliance jobs run as 3 slices"
+    for node_id, run in jobs.items():
+        assert all(job["status"] == "successful" for job in run["jobs"]), f"{node_id}:\n{run['jobs'][0]['stdout_tail']}"
+    # The aggregate found every seed vManage broken and fixable and named them as the fix job's host pattern.
+    first = jobs["aggregate"]["jobs"][0]["artifacts"]
+    assert first["license_compliance"]["hosts"] == first["license_compliance"]["broken"] == 3
+    assert sorted(jobs["fix"]["extra_vars"]["fix_license_sync_hosts"]) == names
+    assert all(vm["syncs"] and vm["syncs"][-1]["ok"] for vm in seed.state()["vmanage"].values())
+    # The second aggregate, in the same durable directory, finds them compliant and says they were fixed.
+    last = json.loads((reports / "latest.json").read_text())
+    assert last["totals"]["compliant"] == 3 and last["totals"]["unprocessed"] == 0
+    assert sorted(last["history"]["fixed"]) == names and last["history"]["changed"] == last["history"]["fixed"]
+    assert jobs["aggregate_again"]["jobs"][0]["artifacts"]["fix_license_sync_hosts"] == []
+    secrets = lab_secrets(info)
+    published = json.dumps([job["artifacts"] for run in jobs.values() for job in run["jobs"]])
+    assert not [s for s in secrets if s in published], "a lab secret in the artefacts AWX would store"

@@ -1,7 +1,7 @@
 """The collection against vManage and SSM On-Prem as Cisco documents them, and against every plausible variant.
 
 One lab per dialect: the `documented` preset at 20.12.1 (legacy paths) and 20.15.1 (v1 paths), and a pairwise covering
-set of every dialect axis and both releases (sdwan_lab.dialects.pairwise). Every lab starts in the field note's state;
+set of every dialect axis and both releases (sdwan_lab.dialects.pairwise). Every lab starts in the `seed` state (Grant not found);
 their vManage run as one fleet through fix -> rerun -> compliance -> precheck, and every run must end in the lab's true
 state: synced, a rerun with no change and no write, compliant, healthy. Where the dialect has no grant API, the grant is
 made by hand and supplied as ssm_client_id/ssm_client_secret, as the remedy of SSM_GRANT_API_UNAVAILABLE says.

@@ -1,4 +1,5 @@
-"""playbooks/fix_license_sync.yml against the lab: each scenario of issue 5's "Outcomes" gets the right result."""
+"""playbooks/fix_license_sync.yml against the lab: each scenario and fault gets its expected outcome (fixed and synced,
+left unchanged, or stopped before any change)."""
 import json
 import re
 from pathlib import Path
@@ -43,7 +44,7 @@ def assert_stopped(run, cause):
 
 @pytest.fixture(scope="module")
 def seed_runs(module_lab, run_playbook):
-    """The field note's vManage: a fix run and a rerun, with the lab's state before and after each."""
+    """A vManage in the `seed` state (Grant not found): a fix run and a rerun, with the lab's state before and after each."""
     lab = module_lab("seed")
     states = [lab.state()]
     runs = []
@@ -58,7 +59,7 @@ def test_seed_is_fixed_and_synced(seed_runs):
 
     assert fix.rc == 0 and fix.failed_hosts() == [], fix.stdout[-3000:]
     assert fix.changed(HOST) > 0
-    # The precheck verdict names the field note's error and its cause.
+    # The precheck verdict names the error vManage shows (Grant not found) and its cause.
     assert "GRANT_NOT_FOUND" in fix.stdout and SEED_ERROR.replace('"', '\\"') in fix.stdout
     new = [grant for grant in grants(after) if grant not in grants(before)]
     assert [name for name, _client_id in new] == [OUR_GRANT]
@@ -208,16 +209,31 @@ def test_wrong_ssm_user_password_stops_and_keeps_vmanage_settings(scenario, lab,
     assert sum(vmanage(after)["write_requests"].values()) == sum(vmanage(before)["write_requests"].values())
 
 
-def test_fleet_fix_stops_after_a_batch_broken_by_a_systemic_cause(lab, run_playbook):
+def test_a_systemic_cause_the_diagnosis_sees_stops_every_vmanage_before_any_batch_and_any_change(lab, run_playbook):
     fleet = lab("ssm-backend-down", vmanage=4)
 
     run = run_playbook(PLAYBOOK, fleet.inventory,
                        extra_vars={"fix_license_sync_batch_size": 2, "fix_license_sync_max_fail_percentage": 50})
 
+    hosts = ["vmanage-001", "vmanage-002", "vmanage-003", "vmanage-004"]
+    assert run.rc != 0 and run.failed_hosts() == hosts, run.stdout[-3000:]
+    assert "4 of 4 vManage stopped:" in run.stdout and all(f"{host}: SSM_BACKEND_DOWN" in run.stdout for host in hosts)
+    assert "Fix licence sync between vManage and SSM On-Prem, in batches" in run.stdout and "not processed" not in run.stdout
+    assert fleet.total_writes() == 0
+
+
+def test_fleet_fix_stops_after_a_batch_broken_by_a_systemic_cause(lab, run_playbook):
+    fleet = lab("seed", vmanage=4)
+    fleet.fault("ssm", "xsrf-mismatch")  # the diagnosis only reads; every grant creation is refused
+
+    run = run_playbook(PLAYBOOK, fleet.inventory,
+                       extra_vars={"fix_license_sync_batch_size": 2, "fix_license_sync_max_fail_percentage": 50})
+
     assert run.rc != 0
-    # The first batch stops on SSM_BACKEND_DOWN; the run ends before the second batch, and says so.
-    assert sorted(run.stats) == ["vmanage-001", "vmanage-002"] == run.failed_hosts(), run.stdout[-3000:]
-    assert "2 of 2 vManage stopped" in run.stdout and "2 vManage not processed: vmanage-003, vmanage-004" in run.stdout
+    # The first batch stops on SSM_XSRF_REJECTED; the run ends before the second batch, and says so.
+    assert run.failed_hosts() == ["vmanage-001", "vmanage-002"], run.stdout[-3000:]
+    assert "2 of 4 vManage stopped" in run.stdout and "not processed (the run stopped before their batch): vmanage-003, vmanage-004" in run.stdout
+    assert "2 vManage not processed" in run.stdout
     assert fleet.total_writes() == 0
 
 
@@ -310,7 +326,7 @@ COMPLIANCE_PLAYBOOK = PLAYBOOK.parent / "license_compliance.yml"
 
 
 def test_fleet_fix_of_the_compliance_runs_broken_hosts_in_batches(lab, run_playbook, tmp_path):
-    """Issue 6's flow: the compliance run lists the broken hosts the fix can repair; the fix works on them in batches,
+    """Compliance, then fix: the compliance run lists the broken hosts the fix can repair; the fix works on them in batches,
     stops early while SSM On-Prem is down, then fixes every one of them and touches no other host."""
     fleet = lab("fleet-mixed", vmanage=12, seed=8)
     reports = tmp_path / "reports"
@@ -324,9 +340,9 @@ def test_fleet_fix_of_the_compliance_runs_broken_hosts_in_batches(lab, run_playb
     fleet.fault("ssm", "ssm-backend-down")
     stopped = run_playbook(PLAYBOOK, fleet.inventory, extra_vars=batches, args=limit)
 
-    assert stopped.rc != 0 and stopped.failed_hosts() == broken[:2], stopped.stdout[-3000:]
-    assert f"{len(broken) - 2} vManage not processed: {', '.join(broken[2:])}" in stopped.stdout
-    assert all(f"{host}: SSM_BACKEND_DOWN" in stopped.stdout for host in broken[:2])
+    # The diagnosis of the whole fleet comes first and is read-only: every broken host stops on SSM_BACKEND_DOWN.
+    assert stopped.rc != 0 and stopped.failed_hosts() == broken, stopped.stdout[-3000:]
+    assert all(f"{host}: SSM_BACKEND_DOWN" in stopped.stdout for host in broken)
     assert fleet.writes() == before
 
     fleet.fault("ssm", "ssm-backend-down", clear=True)

@@ -144,7 +144,7 @@ def test_no_secret_in_the_output_at_vvvv(lab, run_playbook):
     run = run_module(seed, run_playbook, MODULE, verbosity=4, diff=True)
 
     assert run.result["authenticated"] is True
-    # vManage sends the grant's secret to SSM in the query string, which SSM's access log keeps (as in the field note)
+    # vManage sends the grant's secret to SSM in the query string, which SSM's access log keeps (as SSM On-Prem's nginx does)
     access_log = Path(seed.info["ssm"]["logs"]["access"]).read_text()
     grant_secrets = set(re.findall(r"client_secret=([^&\s\"]+)", access_log))
     assert grant_secrets

@@ -33,7 +33,7 @@ def test_collection_docs_lint_clean(tool):
 
 
 def test_guides_are_the_ones_users_need(repo_root):
-    assert guide_names(repo_root) == ["getting_started", "lab", "awx_guide", "fleet_compliance", "troubleshooting"]
+    assert guide_names(repo_root) == ["getting_started", "lab", "awx_guide", "fleet_compliance", "eda", "troubleshooting"]
 
 
 def test_troubleshooting_covers_every_cause_code_and_seed_error(repo_root):
@@ -50,7 +50,7 @@ def test_troubleshooting_covers_every_cause_code_and_seed_error(repo_root):
             assert f"\n{part}\n" in "\n" + entries[code], f"{code}: no '{part}'"
         fixable = "Fixable" in entries[code].split("What the collection does", 1)[1].split("What you do")[0]
         assert fixable == CAUSES[code].fixable, f"{code}: the guide and errors.CAUSES disagree on whether it is fixable"
-    for error in (  # the field note's error lines (GUI, vmanage-server.log, SSM's nginx)
+    for error in (  # the reported failure's error lines (GUI, vmanage-server.log, SSM's nginx)
         "Failed to authenticate Smart Account credentials.: Failed to authenticate user",
         '{"error":"invalid_client","error_message":"Grant not found. Ensure that the given grant details are correct."}',
         "connect() failed (111: Connection refused) while connecting to upstream",

@@ -1,4 +1,4 @@
-"""Fixtures of the reliability suite (issue 8): playbook runs with recorded results, the HTTPS
+"""Fixtures of the reliability suite: playbook runs with recorded results, the HTTPS
 interceptor, raw lab access, leak search and the results behind docs/reliability.md.
 
 The helpers live in tests/reliability/support/ and reach the tests through the `rel` fixture

@@ -1,10 +1,10 @@
-"""Fault matrix: every lab fault x (precheck, compliance, fix), on a vManage in the field note's
-broken state and on a healthy one, then the fault cleared: the expected outcome of each cell,
+"""Fault matrix: every lab fault x (precheck, compliance, fix), on a vManage in the Grant not found
+state and on a healthy one, then the fault cleared: the expected outcome of each cell,
 asserted. FAULT_MATRIX below is the single source; the results land in
 tests/output/reliability/fault_matrix/ and tools/render_reliability.py renders docs/reliability.md.
 
 Per lab: vManage "field" starts in the `seed` state (grant unknown to SSM), vManage "healthy" is
-fixed by hand first (the field note's manual procedure, with its own grant). Then the fault is
+fixed by hand first (the manual procedure: API Toolkit grant, settings, authenticate, sync; its own grant). Then the fault is
 switched on; precheck + compliance run (one playbook), the fix runs; the fault is cleared, the
 healthy vManage must still authenticate, and a second fix must converge. Faults on vManage share
 one lab (two vManage per fault); each SSM fault gets its own lab (SSM is shared by all vManage).
@@ -93,7 +93,10 @@ FAULT_MATRIX = [
               field_host=("fixable GRANT_NOT_FOUND", "broken GRANT_NOT_FOUND", "fixed"),
               healthy_host=("healthy", "compliant", "unchanged")),
     FaultCase("vmanage-xsrf-mismatch", "XSRF mismatch on vManage (every write refused)", "xsrf-mismatch", "vmanage",
-              field_host=("blocked VMANAGE_XSRF_REJECTED", "broken GRANT_NOT_FOUND", "stopped VMANAGE_XSRF_REJECTED"),
+              # vManage's own request to SSM (a GET) answers GRANT_NOT_FOUND, so the fix skips the diagnosis (and its
+              # one POST, nping) and finds the refused writes at the first one, after creating the grant on SSM: that
+              # grant is the one the next run reuses (by name), so nothing is left worse.
+              field_host=("blocked VMANAGE_XSRF_REJECTED", "broken GRANT_NOT_FOUND", "failed VMANAGE_XSRF_REJECTED"),
               # A healthy vManage needs no write: the fix only reads, so the refused writes never matter to it.
               healthy_host=("blocked VMANAGE_XSRF_REJECTED", "compliant", "unchanged")),
     FaultCase("vmanage-session-cap", "vManage session cap reached", "session-cap", "vmanage",

@@ -9,7 +9,6 @@ of SSM, or with a certificate for another host name, it stands in as the server 
 mode, with the interceptor's CA trusted as a lab CA would be).
 """
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from ..conftest import closed_port
 
 EXPIRED_COOKIE = "JSESSIONID=deleted; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/"
 LOGIN_PAGE = "<html><head><title>Cisco Catalyst SD-WAN</title></head><body><form action='j_security_check'></form></body></html>"
@@ -181,12 +182,6 @@ class AnswerRule:
             exchange.response_body = json.dumps(document).encode()
         elif answer.kind == "content_type":
             exchange.response_headers = [(k, answer.content_type if k.lower() == "content-type" else v) for k, v in exchange.response_headers]
-
-
-def closed_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class HostileLab:

@@ -1,11 +1,12 @@
 """No secret anywhere: full fix and compliance runs at -vvvv, with ANSIBLE_DEBUG=1, with --diff and
---check, and under ansible-runner, searched for the ACTUAL secret values of the run.
+--check, and under ansible-runner, with the wire trace on (trace_dir), searched for the ACTUAL secret
+values of the run.
 
 The runs go through the HTTPS interceptor (the collection's own vmanage_proxy/ssm_proxy options),
 which records every session cookie, XSRF token, access token, password and client secret that
 crossed the wire; the lab adds its passwords and, at the end, every grant's secret as the API
 Toolkit shows it. Searched: stdout, stderr, the callback records, ANSIBLE_LOG_PATH, the
-compliance reports, ansible-runner's whole private data directory, and the lines of SSM's nginx
+compliance reports, the HAR wire traces, ansible-runner's whole private data directory, and the lines of SSM's nginx
 access log that the collection caused (vManage's own token call carries the secret in its query
 string: that is vManage's behaviour, logged with vManage's user agent, and excluded by it).
 """
@@ -53,7 +54,9 @@ class LeakHunt:
         """A run through the interceptor, or ``direct`` (then only the lab's own secrets are known for it)."""
         log_path = self.workdir / f"{name}.log"
         report_dir = self.workdir / f"{name}-reports"
-        variables = dict({} if direct else self.via_interceptor, license_compliance_report_dir=str(report_dir), **(extra_vars or {}))
+        trace_dir = self.workdir / f"{name}-traces"
+        variables = dict({} if direct else self.via_interceptor, license_compliance_report_dir=str(report_dir),
+                         license_sync_trace_dir=str(trace_dir), **(extra_vars or {}))
         started = time.monotonic()
         run = self.ansible.run(playbook, inventory or self.lab.inventory, extra_vars=variables,
                                env=dict({"ANSIBLE_LOG_PATH": str(log_path)}, **(env or {})), **options)
@@ -64,6 +67,8 @@ class LeakHunt:
             sources.update(self.rel.leaks.read_tree(log_path, f"{name}/ansible.log"))
         if report_dir.exists():
             sources.update(self.rel.leaks.read_tree(report_dir, f"{name}/reports"))
+        if trace_dir.exists():
+            sources.update(self.rel.leaks.read_tree(trace_dir, f"{name}/traces"))
         self.runs.append((name, sources))
         return run
 
@@ -79,7 +84,8 @@ class LeakHunt:
         base.update(self.rel.runs.recorder_environment({}, record_file))
         (private / "env" / "envvars").write_text(yaml.safe_dump(dict(base, **envvars)))
         (private / "env" / "settings").write_text(yaml.safe_dump({"process_isolation": False}))
-        (private / "env" / "extravars").write_text(yaml.safe_dump(dict(self.via_interceptor, license_compliance_report_dir=str(private / "reports"))))
+        (private / "env" / "extravars").write_text(yaml.safe_dump(dict(
+            self.via_interceptor, license_compliance_report_dir=str(private / "reports"), license_sync_trace_dir=str(private / "traces"))))
         started = time.monotonic()
         proc = subprocess.run(
             [str(Path(sys.executable).parent / "ansible-runner"), "run", str(private), "-p", str(playbook),
@@ -178,6 +184,11 @@ def test_no_secret_in_any_output_of_full_runs(lab, interceptors, ansible, tmp_pa
         problems.append("the fix under ANSIBLE_DEBUG did not fix the vManage, so the search misses the secrets of a real fix")
     if not ANSIBLE_DEBUG_LINE.search(debug_run.stdout + debug_run.stderr):
         problems.append("the ANSIBLE_DEBUG run shows no Ansible debug lines: the variable did not take effect")
+    traces = [where for where in sources if "/traces/" in where and where.endswith(".har")]
+    if len(traces) < len(runs):
+        problems.append(f"only {len(traces)} wire traces for {len(runs)} runs: the trace search proved little")
+    if not any("__REDACTED__" in sources[where] for where in traces):
+        problems.append("no redaction marker in any wire trace: the traces hold no credential to hide, or were not written")
     if not any(COLLECTION_USER_AGENT in line for line in access_lines):
         problems.append("no request of the collection in SSM's access log: the access-log search proved nothing")
     token_lines = [line for line in access_lines if "/backend/oauth/token" in line]
@@ -190,6 +201,7 @@ def test_no_secret_in_any_output_of_full_runs(lab, interceptors, ansible, tmp_pa
     rel.results.record("secrets", "full-runs", dict(
         runs=sorted(list(runs) + ["ansible-runner fix (credentials in env)", "ansible-runner compliance (credentials in env)"]),
         secrets_searched=len(usable), secrets_by_kind=kinds, sources_searched=len(sources),
+        wire_traces_searched=len([where for where in sources if where.endswith(".har")]),
         bytes_searched=sum(len(text) for text in sources.values()), hits=len(hits), hit_samples=[str(h) for h in hits[:10]],
         wire_exchanges=len(hunt.interceptor.exchanges), collection_access_log_lines=len(access_lines),
         timings=hunt.timings, seconds=round(time.monotonic() - started, 1), problems=problems, passed=not problems))

@@ -88,6 +88,14 @@ def build_parser():
                                                "platformVersion, else 20.12.1)")
     conformance.add_argument("--dialect", metavar="SPEC", help="the lab's dialect (see sdwan-lab dialects)")
     conformance.add_argument("--json", action="store_true", help="print the report as JSON")
+    redact = commands.add_parser(
+        "redact", help="replace every secret of a HAR (a browser capture) by __REDACTED__ before you share it",
+        description="Writes a copy of a HAR 1.2 file with every cookie, XSRF/CSRF token, password, client secret, "
+                    "access token and session id replaced by __REDACTED__, wherever it appears, and (unless "
+                    "--keep-all) only the API entries that conformance replays. Exit 2: unreadable or not a HAR.")
+    redact.add_argument("har", metavar="FILE.har")
+    redact.add_argument("-o", "--output", help="where to write (default: FILE.redacted.har), mode 0600")
+    redact.add_argument("--keep-all", action="store_true", help="keep pages, scripts and pictures too")
     return parser
 
 
@@ -98,6 +106,10 @@ def main(argv=None):
         from .conformance import run_conformance
 
         return run_conformance(args)
+    if args.command == "redact":
+        from .har_redact import run_redact
+
+        return run_redact(args)
     lab_dir = LabDir(args.dir) if getattr(args, "dir", None) else None
     try:
         return COMMANDS[args.command](args, lab_dir) or 0

@@ -1,11 +1,11 @@
-"""Log lines in the formats of the field note: nginx access/error, Rails (lograge) and vmanage-server.log."""
+"""Log lines in the real products' formats: SSM On-Prem's nginx access/error and Rails (lograge) logs, vManage's vmanage-server.log."""
 
 import itertools
 import os
 import time
 from datetime import datetime, timezone
 
-# nginx's "main" format plus $http_x_forwarded_for, as in the field note's access log line.
+# nginx's "main" format plus $http_x_forwarded_for, as SSM On-Prem's nginx access log writes its lines.
 NGINX_ACCESS_FORMAT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" "$http_x_forwarded_for"'
@@ -72,7 +72,7 @@ def request_line(request):
 
 
 def rails_line(method, path, controller, action, status, duration_ms, uid=None):
-    """A lograge line as the SSM back end writes it (field note: Doorkeeper::OauthTokensController)."""
+    """A lograge line as the SSM back end writes it (e.g. controller=Doorkeeper::OauthTokensController for the token)."""
     line = (
         f"method={method} path={path} format=json controller={controller} action={action} "
         f"status={status} duration={duration_ms:.2f} view={duration_ms * 0.1:.2f} db={duration_ms * 0.2:.2f}"
@@ -81,7 +81,7 @@ def rails_line(method, path, controller, action, status, duration_ms, uid=None):
 
 
 class VManageServerLog:
-    """DIR/logs/<vmanage>/vmanage-server.log in the field note's format."""
+    """DIR/logs/<vmanage>/vmanage-server.log in vManage's format (SmartLicensingUtil, RestAPIClient, ... lines)."""
 
     def __init__(self, path, host_name):
         self._file = LogFile(path, keep_open=False)

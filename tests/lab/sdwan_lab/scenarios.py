@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from .releases import DEFAULT_RELEASE, OLD_RELEASE, Release
 
 SCENARIOS = {
-    "seed": "the field note: on-prem settings whose grant does not exist on SSM (GRANT_NOT_FOUND)",
+    "seed": "the reported failure (Grant not found): on-prem settings whose grant does not exist on SSM (GRANT_NOT_FOUND)",
     "healthy": "on-prem settings with a valid grant, credentials stored, synced 10 minutes ago",
     "unconfigured": "a vManage >= 20.9.1 still in online mode (MODE_NOT_ONPREM)",
     "old-release": f"vManage {OLD_RELEASE}: on-prem mode refused (RELEASE_TOO_OLD)",

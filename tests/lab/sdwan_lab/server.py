@@ -82,7 +82,7 @@ def local_port(transport):
 
 
 def generated_password(prefix):
-    # '!' and '#' travel URL-encoded (%21, %23) in vManage's query string, as in the field note.
+    # '!' and '#' travel URL-encoded (%21, %23) in vManage's query string, as SSM On-Prem's access log shows them.
     return f"{prefix}!{secrets.token_hex(5)}#1"
 
 

@@ -1,7 +1,7 @@
 """The SSM On-Prem back end: the Rails application behind the front (docs/dev/interfaces.md section 4).
 
 Every request arrives here with its public path (`/backend/...` or `/api/...`); the Rails log shows the
-path as the application sees it behind nginx (`/backend` stripped), as in the field note.
+path as the application sees it behind nginx (`/backend` stripped), as SSM On-Prem's Rails log shows it.
 """
 
 import base64
@@ -88,7 +88,7 @@ def iso_time(moment):
 
 
 def random_credential():
-    # The length of the client id and secret of the field note (64 characters, URL-safe).
+    # The length of the client id and secret in SSM On-Prem's and vManage's logs of the reported failure (64 characters, URL-safe).
     return secrets.token_urlsafe(48)
 
 
@@ -297,8 +297,8 @@ class SsmOnPrem:
         if new_session:
             self._set_session_cookies(response, session_id, session)
         if response.body is not None and request.version >= (1, 1):
-            # Rails streams its bodies: nginx's byte count then includes the chunk framing, as the
-            # field note's `403 121` for a 110-byte body shows.
+            # Rails streams its bodies: nginx's byte count then includes the chunk framing, as SSM On-Prem's
+            # access log shows (`403 121` for the 110-byte Grant not found body).
             response.enable_chunked_encoding()
         self._log_request(request, path, match, response.status, started, session.username)
         return response

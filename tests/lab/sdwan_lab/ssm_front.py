@@ -1,6 +1,6 @@
 """SSM On-Prem's TLS front: a real nginx where Debian's nginx is installed, else an emulation of it.
 
-Both serve `GET /` themselves, pass `/backend/` (prefix stripped, as the field note's upstream URL shows)
+Both serve `GET /` themselves, pass `/backend/` (prefix stripped, as the upstream URL in SSM On-Prem's nginx error log shows)
 and `/api/` to the Rails back end, answer nginx's 502 page when the back end refuses connections, and
 write nginx's access and error logs under DIR/logs/ssm/.
 """

@@ -1,6 +1,6 @@
 """The vManage simulator: one instance per listener (docs/dev/interfaces.md section 4).
 
-JSON types follow ../shared/reference/vmanage_sdk_wire.md exactly (strings stay strings). Calls to SSM
+JSON types follow what Cisco's SDK catalystwan 0.41.6 (PyPI) parses exactly (strings stay strings). Calls to SSM
 are real HTTPS requests through `network.Network`.
 """
 
@@ -532,7 +532,8 @@ class VManage:
         raise LicensingFailure(AUTH_FAILED, f"Failed to authenticate user - '{user}'. {problem}")
 
     async def _ssm_token(self, task, username, password):
-        """The password grant against SSM, exactly as the field note's log shows it.
+        """The password grant against SSM, exactly as vmanage-server.log and SSM On-Prem's access log show it:
+        POST <ssmServerUrl>/backend/oauth/token?grant_type=password&client_id=..&client_secret=..&username=..&password=..
 
         [I] Every authenticate, fetchAccounts and sync asks SSM for a new token; sync and fetchAccounts use
         the SSM user and password of the last successful authenticate.
@@ -779,6 +780,38 @@ class VManage:
         total = sum(1 for row in self._device_rows() if row["personality"] == "vedge")
         return vmanage_json({"data": [{"totalDevices": total, "licensedDevice": total if self.licenses else 0}]})
 
+    def _edge_licences(self):
+        """(edge row, in licence compliance) per WAN edge.
+
+        [I] An edge is in licence compliance once the vManage holds synced licences, else out of compliance because no
+        licence is assigned (Cisco's example reason "Unassigned"; how vManage decides is not public).
+        """
+        return [(row, bool(self.licenses)) for row in self._device_rows() if row["personality"] == "vedge"]
+
+    async def licensing_devices(self, request, session):
+        # GET /v1/licensing/devices (>= 20.15, "Licensing - Next Generation" getMSLADevices): DevicesDetails, no data
+        # wrapper (catalystwan-v20-15 v1/licensing/devices/models.py; developer.cisco.com SD-WAN 20.16 get-msla-devices,
+        # whose example has "complianceStatus": "Out Of Compliance", "inCompliantReason": "Unassigned").
+        return vmanage_json({"devices": [{
+            "complianceStatus": "compliant" if licensed else "Out Of Compliance",
+            "inCompliantReason": "" if licensed else "Unassigned",
+            "configuredSystemIP": row["system-ip"], "deviceModel": row["device-model"], "deviceTags": [],
+            "hostName": row["host-name"], "hsecCompatible": "false", "hsecLicenseStatus": "", "hsecStatus": "",
+            "licenses": [], "noOfTenantsOnBoarded": 0, "uuid": row["uuid"],
+        } for row, licensed in self._edge_licences()]})
+
+    async def msla_devices(self, request, session):
+        # GET /msla/devices: {"data": [...]} rows with a licence status and no reason; the status key is licenseStatus in
+        # the 20.9-era spec (oshafran/pied-piper-openapi-client-go api/openapi.yaml, example "Subscription Needed") and
+        # License_status from 20.15 (catalystwan-v20-15 msla/devices/models.py; developer.cisco.com SD-WAN 20.18 example
+        # "subscribed"). [I] "subscribed" for a licensed edge before 20.15 too.
+        key = "License_status" if self.release.has_v1_smart_licensing else "licenseStatus"
+        name = "hostName" if self.release.has_v1_smart_licensing else "configuredHostname"
+        return vmanage_json({"data": [{
+            key: "subscribed" if licensed else "Subscription Needed", name: row["host-name"], "UUID": row["uuid"],
+            "deviceModel": row["device-model"], "configuredSystemIP": row["system-ip"],
+        } for row, licensed in self._edge_licences()]})
+
     # ----------------------------------------------------------------- lab state
 
     def snapshot(self):
@@ -835,6 +868,8 @@ def _routes():
     router.add("POST", f"{data}/v1/smart-licensing/sync", "sync_v1", available=has_v1)
     router.add("GET", f"{data}/v1/smart-licensing/license", "synced_licenses", available=has_v1)
     router.add("GET", f"{data}/msla/monitoring/licensedDeviceCount", "licensed_device_count")
+    router.add("GET", f"{data}/msla/devices", "msla_devices")
+    router.add("GET", f"{data}/v1/licensing/devices", "licensing_devices", available=has_v1)
     return router
 
 

@@ -1,4 +1,4 @@
-"""The field note's failure, reproduced over real HTTPS, and its manual fix turning `seed` into synced."""
+"""The Grant not found failure, reproduced over real HTTPS, and its manual fix turning `seed` into synced."""
 
 import re
 
@@ -24,7 +24,7 @@ def test_lab_runs_the_front_it_was_asked_for(seed_lab, front):
     assert "<title>On-Prem License Workspace</title>" in seed_lab.ssm(login=False).get("/").text
 
 
-def test_authenticate_shows_the_gui_message_of_the_field_note(seed_lab):
+def test_authenticate_shows_the_grant_not_found_gui_message(seed_lab):
     vmanage = seed_lab.vmanage()
     response = vmanage.authenticate("admin", seed_lab.info["ssm"]["admin_password"])
     assert response.status_code == 400
@@ -49,7 +49,7 @@ def test_sync_fails_with_the_same_message_and_records_it(seed_lab):
     assert last_sync["ok"] is False and last_sync["error"] == SEED_GUI_MESSAGE
 
 
-def test_vmanage_server_log_has_the_field_note_lines(seed_lab):
+def test_vmanage_server_log_has_the_smart_licensing_failure_lines(seed_lab):
     seed_lab.vmanage().authenticate("admin", "whatever")
     log = seed_lab.log("vmanage-001/vmanage-server.log")
     for line in (

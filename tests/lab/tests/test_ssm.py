@@ -64,7 +64,7 @@ def test_token_errors_are_distinct(lab, admin, grants, overrides, status, error)
     assert response.json()["error_message"]
 
 
-def test_unknown_client_or_wrong_secret_gets_exactly_the_field_note_403(lab, admin, grants):
+def test_unknown_client_or_wrong_secret_gets_exactly_the_grant_not_found_403(lab, admin, grants):
     for params in (password_grant(lab, grants["owner"], client_id="no-such-client"),
                    password_grant(lab, grants["owner"], client_secret="wrong-secret")):
         response = admin.token(**params)

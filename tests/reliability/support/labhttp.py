@@ -1,6 +1,6 @@
 """Raw HTTPS access to a lab, as an operator with a browser would do it (never through the
 collection): read grants with their secrets as the API Toolkit page shows them, prove that a
-vManage's stored settings authenticate, and do the field note's manual fix.
+vManage's stored settings authenticate, and do the manual fix (API Toolkit grant, settings, authenticate, sync).
 
 Paths are the lab's of docs/dev/interfaces.md section 4.
 """
@@ -101,7 +101,7 @@ class LabHttp:
                                timeout=TIMEOUT_S).json()["data"][0]
 
     def manual_fix(self, name, grant_name, ssm_url=None):
-        """The field note's manual fix: grant on SSM, settings on vManage, authenticate, sync. Returns the grant."""
+        """The manual fix of Grant not found: grant on SSM, settings on vManage, authenticate, sync. Returns the grant."""
         grant = self.create_grant(grant_name)
         with self.vmanage_session(name) as (session, base):
             session.put(f"{base}/dataservice/settings/configuration/smartLicensing", verify=self.ca, timeout=TIMEOUT_S,

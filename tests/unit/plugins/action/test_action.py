@@ -95,7 +95,7 @@ def test_unsupported_option_is_named_with_the_module(fake_vmanage):
 
 
 @pytest.mark.parametrize("args, words", [
-    (dict(ARGS, gather=["devices"]), "value of gather must be one or more of: accounts, licenses, ssm_check. Got no match for: devices"),
+    (dict(ARGS, gather=["firmware"]), "Got no match for: firmware"),
     (dict(ARGS, vmanage_port="https"), "argument 'vmanage_port' is of type"),
     (dict(ARGS, vmanage_validate_certs="maybe"), "argument 'vmanage_validate_certs' is of type"),
 ])

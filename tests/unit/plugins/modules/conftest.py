@@ -220,12 +220,10 @@ class FakeClients:
         self.vmanage_client = vmanage or FakeVManage()
         self.ssm_client = ssm or FakeSsm()
         self.vmanage_login_error = vmanage_login_error
-        self.vmanage_read_only = None
         self.ssm_urls = []
 
     @contextlib.contextmanager
-    def vmanage(self, params, read_only=False):
-        self.vmanage_read_only = read_only
+    def vmanage(self, params):
         if self.vmanage_login_error:
             raise self.vmanage_login_error
         yield self.vmanage_client

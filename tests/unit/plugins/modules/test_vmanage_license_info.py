@@ -68,11 +68,10 @@ def test_read_error_after_login_fails_with_its_cause(harness, vmanage):
     assert (result["failed"], result["cause"]) == (True, "VMANAGE_RATE_LIMITED")
 
 
-def test_ssm_check_lets_vmanage_ask_ssm_now_in_a_read_only_session(harness, vmanage):
+def test_ssm_check_lets_vmanage_ask_ssm_now_with_one_read_more(harness, vmanage):
     result = harness.run(run_license_info, module_params(VMANAGE_LICENSE_INFO, gather=["ssm_check"]))
 
     assert vmanage.names() == ["license_settings", "user_settings", "fetch_accounts"]
-    assert harness.clients.vmanage_read_only is True
     assert result["ssm_check"]["ok"] is True and result["ssm_check"]["cause"] is None
     assert "accounts" not in result
 
@@ -86,6 +85,17 @@ def test_ssm_check_failure_is_a_fact_with_its_cause_not_a_failed_module(harness,
     assert "failed" not in result
     assert result["ssm_check"] == dict(ok=False, cause="DNS_MISSING", detail=vmanage.failures["fetch_accounts"].detail)
     assert result["last_sync"]["ok"] is True
+
+
+def test_a_failed_ssm_check_leaves_accounts_and_licences_null_instead_of_failing_on_a_second_try(harness, vmanage):
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", "Grant not found")
+
+    result = harness.run(run_license_info, module_params(VMANAGE_LICENSE_INFO, gather=["ssm_check", "licenses"]))
+
+    assert "failed" not in result and vmanage.names().count("fetch_accounts") == 1
+    assert (result["ssm_check"]["cause"], result["accounts"], result["licenses"]) == ("GRANT_NOT_FOUND", None, None)
+    assert harness.warnings == ["accounts and licenses are null: vManage could not fetch its accounts from SSM On-Prem "
+                                "(GRANT_NOT_FOUND)"]
 
 
 def test_ssm_check_is_not_asked_when_the_settings_show_it_cannot_work(harness, vmanage):

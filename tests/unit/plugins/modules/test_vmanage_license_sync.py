@@ -7,7 +7,7 @@ from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.license_syn
 
 from .conftest import SEED_ERROR, SSM_PASSWORD, error, module_params
 
-STALE = dict(time="2026-11-25T09:00:00Z", age_s=86400, ok=True, error=None)
+STALE = dict(time="2026-11-24T09:00:00Z", age_s=2 * 86400, ok=True, error=None)
 NEW_OK = dict(time="2026-11-26T10:00:00Z", age_s=0, ok=True, error=None)
 
 
@@ -145,7 +145,7 @@ def test_force_syncs_a_fresh_vmanage(harness, vmanage, clock):
 
 
 def test_max_age_decides_freshness(harness, stale):
-    assert harness.run(run_license_sync, params(max_age=90000))["changed"] is False
+    assert harness.run(run_license_sync, params(max_age=3 * 86400))["changed"] is False
 
 
 def test_check_mode_reports_would_sync_without_writing(harness, stale):

@@ -48,13 +48,37 @@ def test_a_healthy_vmanage_needs_no_diagnosis_when_asked_to_diagnose_on_failure_
     assert check(result, "dns")["detail"].startswith("not needed: vManage authenticated to SSM On-Prem")
 
 
-def test_a_broken_vmanage_is_diagnosed_in_full_even_when_asked_to_diagnose_on_failure_only(harness, vmanage, ssm):
-    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+def test_an_unexplained_failure_is_diagnosed_in_full_even_when_asked_to_diagnose_on_failure_only(harness, vmanage, ssm):
+    vmanage.failures["fetch_accounts"] = error("SSM_UNREACHABLE_FROM_VMANAGE", "connect timed out")
+    vmanage.reachable = False
 
     result = harness.run(run_precheck, params(ssm_url=SSM_URL, diagnose="on_failure", **WITH_USER))
 
     assert {"ready", "dns_servers", "nping_tcp"} <= set(vmanage.names()) and "backend_alive" in ssm.names()
-    assert result["plan"]["configure"] is True
+    assert result["verdict"] == "blocked"
+
+
+def test_ssm_on_prems_own_verdict_needs_no_further_probe_when_diagnosing_on_failure_only(harness, vmanage, ssm):
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL, diagnose="on_failure", **WITH_USER))
+
+    assert vmanage.names() == ["license_settings", "user_settings", "fetch_accounts"] and ssm.calls == []
+    assert result["plan"]["configure"] is True and result["plan"]["update_secret"] == "always"
+    assert "SSM On-Prem answered vManage just now (GRANT_NOT_FOUND)" in [c for c in result["checks"] if c["name"] == "dns"][0]["detail"]
+
+
+def test_a_new_ssm_url_is_probed_even_when_ssm_on_prem_answered_vmanage_at_the_stored_one(harness, vmanage, ssm):
+    # vManage reached SSM On-Prem at its stored IP address; the fix would store a host name vManage cannot resolve.
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+    vmanage.settings["ssm_url"] = "https://127.0.0.1:8443"
+    vmanage.dns = []
+
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL, diagnose="on_failure", **WITH_USER))
+
+    assert {"dns_servers", "nping_tcp"} <= set(vmanage.names())
+    assert (check(result, "dns")["status"], check(result, "dns")["cause"]) == ("fail", "DNS_MISSING")
+    assert result["verdict"] == "blocked" and result["plan"]["blocking"]
 
 
 def test_stored_configuration_is_tested_without_writing(harness, vmanage):
@@ -403,3 +427,12 @@ def test_a_vmanage_that_reports_no_last_sync_is_healthy_when_its_stored_grant_wo
     assert last_sync["status"] == "skip" and "does not report its last sync" in last_sync["detail"]
     assert result["plan"]["sync"] is False and result["verdict"] == "healthy"
     assert result["last_sync"]["reported"] is False
+
+
+def test_a_vmanage_that_was_not_asked_to_reach_ssm_is_diagnosed_in_full_when_diagnosing_on_failure(harness, vmanage, ssm):
+    vmanage.settings["mode"] = "online"
+
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL, diagnose="on_failure", **WITH_USER))
+
+    assert "nping_tcp" in vmanage.names() and "backend_alive" in ssm.names()
+    assert result["plan"]["configure"] is True
