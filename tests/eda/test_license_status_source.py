@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from ansible.parsing.vault import VaultLib, VaultSecret
+from ansible.parsing.vault import VaultLib, VaultSecret, VaultSecretsContext
 
 from ..conftest import closed_port
 
@@ -143,8 +143,7 @@ def test_timeouts_429_5xx_and_a_closed_listener_do_not_stop_the_source(lab, watc
     fleet.fault("ssm", "ssm-listener-closed", clear=True)
     # A poll that straddles the reopening sees vManage still failing while the controller already gets through: one
     # more change (the controller's cause drops out) before both are compliant again.
-    last = until_compliant(run, ["vmanage-001", "vmanage-002"])
-    assert all(status["state"] == "compliant" for status in last.values())
+    until_compliant(run, ["vmanage-001", "vmanage-002"])
 
     run.wait_polls(2)
     assert run.running
@@ -169,6 +168,8 @@ def test_vaulted_inventory_variables_and_environment_variables_are_read_as_the_p
     monkeypatch.setenv("ANSIBLE_VAULT_PASSWORD_FILE", str(tmp_path / "vault-pass"))
 
     def first_poll(sources, vault_password_file=None):
+        # Each call as in a fresh ansible-rulebook process: ansible-core keeps vault secrets process-wide.
+        monkeypatch.setattr(VaultSecretsContext, "_current", None)
         queue = asyncio.Queue()
         args = dict(inventory=[str(path) for path in sources], max_polls=1, interval=1, jitter=0)
         if vault_password_file:
@@ -176,8 +177,12 @@ def test_vaulted_inventory_variables_and_environment_variables_are_read_as_the_p
         asyncio.run(asyncio.wait_for(source_plugin["main"](queue, args), 60))
         return [queue.get_nowait() for _event in range(queue.qsize())]
 
-    assert first_poll([plain, tmp_path / "vaulted.yml"]) == []
+    assert first_poll([plain, tmp_path / "vaulted.yml"]) == []  # the vault password file from the environment
+    monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE")
     assert first_poll([plain, tmp_path / "vaulted.yml"], vault_password_file=str(tmp_path / "vault-pass")) == []
+    no_vault_password = first_poll([plain, tmp_path / "vaulted.yml"])
+    assert statuses(no_vault_password) == [("vmanage-001", "error", "INVALID_INPUT")]
+    assert "vault_password_file" in no_vault_password[0]["license_status"]["causes"][0]["detail"]
     missing = first_poll([plain])
     assert statuses(missing) == [("vmanage-001", "error", "INVALID_INPUT")]
     assert "vmanage_password" in missing[0]["license_status"]["causes"][0]["detail"]

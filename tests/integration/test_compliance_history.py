@@ -19,6 +19,8 @@ PLAYBOOK = REPO / "playbooks" / "license_compliance.yml"
 FLEET_SIZE = 14  # every host state of fleet-mixed appears from 12 vManage on
 SEED = 7
 MAX_REQUESTS_WITH_DEVICES = 7
+# vManage's device lists: v1 "Licensing - Next Generation" from 20.15, msla before (plugins/module_utils/vmanage.py).
+DEVICE_PATHS = ("/dataservice/v1/licensing/devices", "/dataservice/msla/devices")
 SCREENSHOTS = REPO / "tests" / "output"
 PREFIX = "sdwan_license_compliance_"
 
@@ -106,6 +108,13 @@ def test_the_device_check_costs_one_request_per_vmanage_and_changes_no_host_stat
     before, after = runs["before"]["vmanage"], runs["after_first"]["vmanage"]
     per_host = {name: sum(after[name]["requests"].values()) - sum(before[name]["requests"].values()) for name in after}
     assert max(per_host.values()) <= MAX_REQUESTS_WITH_DEVICES
+
+    def device_reads(state):
+        return sum(count for key, count in state["requests"].items() if key.endswith(DEVICE_PATHS))
+    reads = {name: device_reads(after[name]) - device_reads(before[name]) for name in after}
+    listed = {host for host, record in records(runs, "first").items() if record["devices"]}
+    assert listed and {name for name, count in reads.items() if count} == listed
+    assert set(reads.values()) <= {0, 1}
     truth = {vm["name"]: vm["expected_cause"] for vm in runs["lab"].info["vmanage"]}
     assert {host: record["cause"] for host, record in records(runs, "first").items()} == truth
 

@@ -297,6 +297,9 @@ def read_inventory(collection, params):
                 value = _plain(templar.template(host_vars[variable]))
             except AnsibleError as failure:
                 error = 'the inventory variable %s (for the option %s) cannot be templated: %s' % (variable, option, failure)
+                if 'vault' in str(failure).lower():
+                    error += ('; it is vaulted: give the source the vault password with vault_password_file (or '
+                              'ANSIBLE_VAULT_PASSWORD_FILE)')
                 continue
             if value is not None and value != '':
                 raw[option] = value
