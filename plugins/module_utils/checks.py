@@ -614,7 +614,7 @@ def device_licenses(devices):
         return check('skip', 'not gathered')
     if devices.get('ok') is False:
         return check('warn', 'vManage did not list its devices (%s): %s' % (devices.get('cause'), devices.get('detail')))
-    unknown = ' (%d without a licence status)' % devices['unknown'] if devices.get('unknown') else ''
+    unknown = ' (%d without a licence status it recognises)' % devices['unknown'] if devices.get('unknown') else ''
     if not devices['out_of_compliance']:
         return check('pass', '%d devices, none out of licence compliance%s' % (devices['total'], unknown))
     reasons = ', '.join('%s: %d' % (reason, count) for reason, count in

@@ -671,17 +671,23 @@ class VManageClient:
         result = dict(source=self.api.paths[operation], total=len(rows), out_of_compliance=0, unknown=0, reasons={})
         for row in rows:
             status = self._first_text(row, ('complianceStatus', 'License_status', 'licenseStatus', 'license_status'))
-            if not status:
-                result['unknown'] += 1
-            elif re.sub(r'[^a-z]', '', status.lower()) not in self.DEVICE_IN_COMPLIANCE:
-                reason = self._first_text(row, ('inCompliantReason',)) or status
+            reason = self._first_text(row, ('inCompliantReason',))
+            spelling = re.sub(r'[^a-z]', '', (status or '').lower())
+            if spelling in self.DEVICE_OUT_OF_COMPLIANCE or reason and spelling not in self.DEVICE_IN_COMPLIANCE:
                 result['out_of_compliance'] += 1
-                result['reasons'][reason] = result['reasons'].get(reason, 0) + 1
+                result['reasons'][reason or status] = result['reasons'].get(reason or status, 0) + 1
+            elif spelling not in self.DEVICE_IN_COMPLIANCE:
+                # No status, or one no public example shows: counted, never guessed either way.
+                result['unknown'] += 1
         return result
 
-    # Licence statuses of a device in compliance, letters only, lower case: v1 "compliant" (Cisco's example), "In
-    # Compliance" (SSM On-Prem's wording), MSLA "subscribed" (catalystwan-v20-15 msla/devices example).
+    # Licence statuses, letters only, lower case, as the public examples spell them. In compliance: v1 "compliant"
+    # (developer.cisco.com SD-WAN 20.16 get-msla-devices), "In Compliance" (SSM On-Prem's wording), MSLA "subscribed"
+    # (catalystwan-v20-15 msla/devices/models.py example). Out of compliance: v1 "Out Of Compliance" (get-msla-devices),
+    # MSLA "Subscription Needed" (the 20.9-era API reference). Any other status, without an inCompliantReason, counts as
+    # unknown; a device with an inCompliantReason is out of compliance whatever its status says.
     DEVICE_IN_COMPLIANCE = frozenset(('compliant', 'incompliance', 'subscribed'))
+    DEVICE_OUT_OF_COMPLIANCE = frozenset(('outofcompliance', 'noncompliant', 'subscriptionneeded'))
 
     @staticmethod
     def _device_rows(document):

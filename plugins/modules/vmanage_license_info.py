@@ -220,7 +220,7 @@ devices:
       description: Devices whose licence status is not in compliance.
       type: int
     unknown:
-      description: Devices listed without a licence status.
+      description: Devices listed without a licence status, or with one that no public example shows (counted, not judged).
       type: int
     reasons:
       description: Devices out of licence compliance per reason (vManage's reason, or its licence status where it gives no reason).

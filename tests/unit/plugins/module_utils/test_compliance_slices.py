@@ -135,7 +135,7 @@ def test_devices_out_of_licence_compliance_warn_with_how_many_and_why_and_keep_t
     record = assess_host("vm-a", info(devices=devices), ssm_vars(), None, DAY, "20.9.1")
     check = record["checks"][-1]
     assert (record["state"], check["name"], check["status"]) == ("compliant", "device_licenses", "warn")
-    assert check["detail"] == "2 of 5 devices out of licence compliance (1 without a licence status): Unassigned: 2"
+    assert check["detail"] == "2 of 5 devices out of licence compliance (1 without a licence status it recognises): Unassigned: 2"
     assert record["devices"] == dict(total=5, out_of_compliance=2, unknown=1, reasons={"Unassigned": 2})
     failed = model.device_licenses(dict(ok=False, cause="BAD_RESPONSE", detail="HTML"))
     assert failed["status"] == "warn" and "BAD_RESPONSE" in failed["detail"]

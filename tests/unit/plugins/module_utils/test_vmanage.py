@@ -772,3 +772,20 @@ def test_a_vmanage_that_wants_the_token_on_reads_gets_it_from_client_token(serve
         assert client.release == "20.12.1"
     assert paths(server) == ["POST /j_security_check", "GET /dataservice/client/server", "GET /dataservice/client/token",
                              "GET /dataservice/client/server", "POST /logout"]
+
+
+# --- device licence compliance ---------------------------------------------------------------------
+
+def test_device_statuses_count_as_out_of_compliance_only_when_a_public_example_or_a_reason_says_so(server, vmanage, client):
+    vmanage.api("GET", "/dataservice/msla/devices", Reply(200, {"data": [
+        {"licenseStatus": "Subscription Needed"},        # the 20.9-era reference's wording: out, the status is the reason
+        {"License_status": "subscribed"},                # catalystwan's MSLA example: in compliance
+        {"licenseStatus": "Out Of Compliance", "inCompliantReason": "Unassigned"},
+        {"licenseStatus": "Pending Evaluation"},         # in no public example: counted as unknown, not judged
+        {"licenseStatus": "Evaluation", "inCompliantReason": "Evaluation expired"},  # a reason makes it out
+        {"uuid": "no-status"},
+    ]}))
+    with client:
+        devices = client.device_licenses()
+    assert devices == dict(source="/dataservice/msla/devices", total=6, out_of_compliance=3, unknown=2,
+                           reasons={"Subscription Needed": 1, "Unassigned": 1, "Evaluation expired": 1})
