@@ -106,6 +106,9 @@ def fleet_from_records(names, records, defaults, own_ssm, stale_before=None):
     along), is ``unprocessed``.
     """
     stale = _moment(stale_before)
+    if stale_before and stale is None:
+        raise LicenseSyncError('INVALID_INPUT', 'stale_before %r is not a report time: give it as YYYY-MM-DDTHH:MM:SSZ '
+                               '(UTC), as the records write their generated time' % (stale_before,))
     fleet = {}
     for name in names:
         record = records.get(name)
@@ -130,7 +133,12 @@ def fleet_from_records(names, records, defaults, own_ssm, stale_before=None):
 
 def _readable(info):
     """Whether a record's facts have the shape host_facts reads (a record from another version or hand-made may not)."""
-    return all(info.get(key) is None or isinstance(info[key], dict) for key in ('last_sync', 'ssm_check', 'devices'))
+    if not all(info.get(key) is None or isinstance(info[key], dict) for key in ('last_sync', 'ssm_check', 'devices')):
+        return False
+    devices = info.get('devices')
+    return (devices is None or devices.get('ok') is False
+            or all(isinstance(devices.get(key), int) for key in ('total', 'out_of_compliance', 'unknown'))
+            and isinstance(devices.get('reasons'), dict))
 
 
 def unprocessed_info(detail):

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import checks as model
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
 from ansible_collections.sdwan_ops.license_sync.plugins.plugin_utils._compliance import (
     assess_host, fleet_from_records, publish, records_in, stats_key, totals,
 )
@@ -111,6 +112,23 @@ def test_a_record_an_earlier_run_left_in_the_workflow_is_stale_and_its_host_unpr
     assert states == {"vm-a": "unprocessed", "vm-b": "compliant"}
     assert "2026-11-26T06:00:00Z" in fleet["vm-a"]["info"]["msg"]
 
+
+
+@pytest.mark.parametrize("devices", [{"ok": True}, {"total": "5", "out_of_compliance": 1, "unknown": 0, "reasons": {}},
+                                     {"total": 5, "out_of_compliance": 1, "unknown": 0, "reasons": ["Unassigned"]}])
+def test_a_hand_made_record_whose_devices_cannot_be_read_leaves_its_host_unprocessed(devices):
+    merged = slice_stats(["vm-a"])
+    merged[stats_key("vm-a")]["info"]["devices"] = devices
+    fleet = fleet_from_records(["vm-a"], records_in(merged), {}, {})
+    (record,) = document(fleet)["hosts"]
+    assert (record["state"], record["cause"]) == ("unprocessed", "NOT_PROCESSED")
+    assert "cannot be read" in fleet["vm-a"]["info"]["msg"]
+
+
+def test_a_stale_before_that_is_not_a_report_time_is_refused_with_the_format_to_use():
+    with pytest.raises(LicenseSyncError) as error:
+        fleet_from_records(["vm-a"], records_in(slice_stats(["vm-a"])), {}, {}, stale_before="yesterday")
+    assert error.value.cause == "INVALID_INPUT" and "YYYY-MM-DDTHH:MM:SSZ" in str(error.value)
 
 def test_the_aggregating_inventory_gives_secrets_and_node_paths_and_the_record_the_rest():
     merged = slice_stats(["vm-a"])
