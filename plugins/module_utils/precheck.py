@@ -62,6 +62,10 @@ class Precheck:
             explained = self._explained_so_far()
             if self.params['diagnose'] == 'on_failure' and explained:
                 self.facts['not_probed'] = explained
+                if self.facts['live']['ok'] is False:
+                    # The fix starts with the grant, from the controller: vManage reaching SSM On-Prem does not prove
+                    # that the controller does, so one look from the controller (the only probe added) does.
+                    self._look_from_controller(stack)
             else:
                 self._diagnose(stack)
         return model.assess(self.facts, self.expected())
@@ -128,10 +132,16 @@ class Precheck:
             host, port = model.ssm_endpoint(self.ssm_url)
             result, failure = model.probe(vmanage.nping_tcp, host, port, vpn=params['vpn'])
             facts['nping'] = failure or model.outcome(True, 'probed', host=host, port=port, vpn=params['vpn'], **result)
-        if self.ssm_url and self.selected & {'controller_to_ssm', 'ssm_backend', 'grant', 'supplied_grant'}:
-            self.ssm = ssm = stack.enter_context(self.ctx.clients.ssm(params, url=self.ssm_url))
-            facts['controller'] = model.controller_look(ssm, self.ssm_url)
-            self._tokens(ssm)
+        if self._look_from_controller(stack):
+            self._tokens(self.ssm)
+
+    def _look_from_controller(self, stack):
+        """The controller's one look at SSM On-Prem (reached, TLS, backend), when a selected check needs it."""
+        if not (self.ssm_url and self.selected & {'controller_to_ssm', 'ssm_backend', 'grant', 'supplied_grant'}):
+            return False
+        self.ssm = stack.enter_context(self.ctx.clients.ssm(self.params, url=self.ssm_url))
+        self.facts['controller'] = model.controller_look(self.ssm, self.ssm_url)
+        return True
 
     def _tokens(self, ssm):
         """Token requests from the controller with the supplied grant: for the stored grant when they are the same."""

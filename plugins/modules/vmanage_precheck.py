@@ -76,6 +76,8 @@ options:
         with its stored grant) and runs the probes that explain a problem (V(ready), V(dns), V(vmanage_to_ssm),
         V(controller_to_ssm), V(ssm_backend), the token requests) only when those show one. A healthy vManage then costs
         6 requests (login, server info, settings, user settings, fetchAccounts, logout); the fix playbook uses it.
+      - When SSM On-Prem itself refused vManage's request (for example V(GRANT_NOT_FOUND)) and nothing else is wrong,
+        V(on_failure) adds only the controller's look at SSM On-Prem (one request), since the fix starts on the controller.
     type: str
     choices: [always, on_failure]
     default: always

@@ -58,14 +58,25 @@ def test_an_unexplained_failure_is_diagnosed_in_full_even_when_asked_to_diagnose
     assert result["verdict"] == "blocked"
 
 
-def test_ssm_on_prems_own_verdict_needs_no_further_probe_when_diagnosing_on_failure_only(harness, vmanage, ssm):
+def test_ssm_on_prems_own_verdict_needs_only_the_controllers_look_when_diagnosing_on_failure_only(harness, vmanage, ssm):
     vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
 
     result = harness.run(run_precheck, params(ssm_url=SSM_URL, diagnose="on_failure", **WITH_USER))
 
-    assert vmanage.names() == ["license_settings", "user_settings", "fetch_accounts"] and ssm.calls == []
+    assert vmanage.names() == ["license_settings", "user_settings", "fetch_accounts"] and ssm.names() == ["backend_alive"]
     assert result["plan"]["configure"] is True and result["plan"]["update_secret"] == "always"
     assert "SSM On-Prem answered vManage just now (GRANT_NOT_FOUND)" in [c for c in result["checks"] if c["name"] == "dns"][0]["detail"]
+
+
+def test_a_controller_that_cannot_reach_ssm_on_prem_blocks_the_fix_even_when_vmanage_reaches_it(harness, vmanage, ssm):
+    # vManage got SSM On-Prem's verdict, but the fix's first step (the grant) runs on the controller.
+    vmanage.failures["fetch_accounts"] = error("GRANT_NOT_FOUND", SEED_ERROR)
+    ssm.failures["backend_alive"] = error("SSM_UNREACHABLE")
+
+    result = harness.run(run_precheck, params(ssm_url=SSM_URL, diagnose="on_failure", **WITH_USER))
+
+    assert (check(result, "controller_to_ssm")["status"], check(result, "controller_to_ssm")["cause"]) == ("fail", "SSM_UNREACHABLE")
+    assert result["verdict"] == "blocked" and result["plan"]["blocking"]
 
 
 def test_a_new_ssm_url_is_probed_even_when_ssm_on_prem_answered_vmanage_at_the_stored_one(harness, vmanage, ssm):
