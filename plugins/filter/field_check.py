@@ -13,7 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.errors import LicenseSyncError
+from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.vmanage import api_variant, parse_release
 
 # The lab's default dialect (tests/lab/sdwan_lab/dialects.py DEFAULT_DIALECT; a lab test keeps the two equal).
 LAB_DEFAULT_DIALECT = {
@@ -51,8 +52,6 @@ LAB_VALUES = {
 # 20.15 (module_utils/vmanage.py API_VARIANTS), and its client records 'by-path' when that path spells the on-prem mode
 # as the lab does by default there. So one host's answer fits two lab values: by-path, or the spelling it saw on its path.
 _BY_PATH_SPELLING = {'legacy': 'onprem', 'v1': 'onPrem'}
-_V1_USER_SETTINGS_FROM = (20, 15)
-_RELEASE = re.compile(r'(?<![\d.])(\d{1,3})\.(\d{1,3})')
 
 
 def field_check_report(hostvars, hosts, report=None, info_var='field_check_info', precheck_var='field_check_precheck'):
@@ -78,10 +77,11 @@ def field_check_report(hostvars, hosts, report=None, info_var='field_check_info'
 
 def _user_settings_path(release):
     """'legacy' or 'v1': the user-settings path the collection reads on ``release``; None when the release is unknown."""
-    match = _RELEASE.search(release) if isinstance(release, str) else None
-    if not match:
+    try:
+        version = parse_release(release)
+    except LicenseSyncError:
         return None
-    return 'v1' if tuple(int(part) for part in match.groups()) >= _V1_USER_SETTINGS_FROM else 'legacy'
+    return 'v1' if api_variant(version).paths['user_settings'].startswith('/dataservice/v1/') else 'legacy'
 
 
 def _fitting(axis, value, release):
