@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,6 +127,19 @@ class Lab:
     def total_writes(self, state=None):
         return sum(self.writes(state).values())
 
+    def secrets(self):
+        """{value: what it is}: every password of the lab and the client secret of every grant on its SSM On-Prem (read
+        through the lab's control API, so also in the dialect where SSM On-Prem has no grant API)."""
+        from sdwan_lab.cli import control
+        from sdwan_lab.labdir import LabDir
+
+        info = self.info
+        found = {info["ssm"]["admin_password"]: "SSM admin password", info["ssm"]["password"]: "SSM user password"}
+        found.update((vmanage["password"], f"{vmanage['name']} password") for vmanage in info["vmanage"])
+        found.update((grant["client_secret"], f"client secret of grant {grant['name']}")
+                     for grant in control(LabDir(self.dir), "GET", "/grants"))
+        return found
+
     def grant_secrets(self):
         """{client_id: client_secret} of every grant on the lab's SSM, read as the SSM team would (API Toolkit)."""
         from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import HttpClient
@@ -139,6 +153,11 @@ class Lab:
             return {grant["client_id"]: client.grants.get(grant["id"])["client_secret"] for grant in client.grants.list()}
         finally:
             http.close()
+
+
+def secret_forms(value):
+    """How a secret can appear in text: raw, URL-encoded both ways (the SSM passwords hold '!' and '#'), JSON-escaped."""
+    return {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe=""), json.dumps(value)[1:-1]}
 
 
 def closed_port():

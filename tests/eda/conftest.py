@@ -8,17 +8,15 @@ Fixtures:
   leaks          leaks(secrets, {where: text}) -> the places where a secret appears (raw, URL-encoded, JSON-escaped)
 """
 import asyncio
-import json
 import logging
 import threading
 import time
-import urllib.parse
-from pathlib import Path
 
 import pytest
 
+from ..conftest import REPO, secret_forms
 
-REPO = Path(__file__).resolve().parents[2]
+
 PLUGIN = (REPO / ".build" / "collections" / "ansible_collections" / "sdwan_ops" / "license_sync" / "extensions" / "eda"
           / "plugins" / "event_source" / "license_status.py")
 SOURCE_LOGGER = "sdwan_ops.license_sync.license_status"
@@ -160,17 +158,8 @@ def watch(source_plugin):
 @pytest.fixture(scope="session")
 def lab_secrets():
     def collect(lab):
-        info = lab.info
-        values = [info["ssm"]["admin_password"], info["ssm"]["password"]]
-        values += [vmanage["password"] for vmanage in info["vmanage"]]
-        values += lab.grant_secrets().values()
-        return sorted(set(values))
+        return sorted(lab.secrets())
     return collect
-
-
-def secret_forms(value):
-    """How a secret can appear in text: raw, URL-encoded (both ways), JSON-escaped."""
-    return {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe=""), json.dumps(value)[1:-1]}
 
 
 @pytest.fixture(scope="session")

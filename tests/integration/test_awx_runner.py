@@ -24,7 +24,8 @@ import pytest
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-REPO = Path(__file__).resolve().parents[2]
+from ..conftest import REPO
+
 AWX = REPO / "extensions" / "awx"
 JOB_TIMEOUT_S = 600
 

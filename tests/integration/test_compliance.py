@@ -14,12 +14,11 @@ import pytest
 import xmlschema
 import yaml
 
-from ..conftest import closed_port
+from ..conftest import REPO, closed_port
 
 FLEET_SIZE = 50
 FLEET_SEED = 7
 MAX_REQUESTS_PER_VMANAGE = 7  # 6 reads, and the device list (license_compliance_device_check, on by default)
-REPO = Path(__file__).resolve().parents[2]
 JUNIT_XSD = REPO / "tests" / "schemas" / "junit.xsd"
 SCREENSHOTS = REPO / "tests" / "output"
 UNREACHABLE_HOST = "vmanage-closed-port"

@@ -9,12 +9,12 @@ with prometheus_client's parser; the HTML page with its history is opened in Deb
 """
 import json
 import re
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-REPO = Path(__file__).resolve().parents[2]
+from ..conftest import REPO
+
 PLAYBOOK = REPO / "playbooks" / "license_compliance.yml"
 FLEET_SIZE = 14  # every host state of fleet-mixed appears from 12 vManage on
 SEED = 7

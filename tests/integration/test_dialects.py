@@ -14,9 +14,8 @@ import pytest
 import yaml
 from sdwan_lab.dialects import dialect_spec, pairwise
 
-from ..conftest import LAB_COMMAND, VENV_BIN
+from ..conftest import LAB_COMMAND, REPO, VENV_BIN
 
-REPO = Path(__file__).resolve().parents[2]
 FIX = REPO / "playbooks" / "fix_license_sync.yml"
 COMPLIANCE = REPO / "playbooks" / "license_compliance.yml"
 PRECHECK = Path(__file__).resolve().parent / "playbooks" / "roles" / "precheck_results.yml"

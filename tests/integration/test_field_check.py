@@ -14,18 +14,14 @@ import concurrent.futures
 import json
 import re
 import subprocess
-import urllib.parse
 from pathlib import Path
 
 import pytest
 import yaml
-from sdwan_lab.cli import control
 from sdwan_lab.dialects import DEFAULT_DIALECT, PRESETS, parse_dialect
-from sdwan_lab.labdir import LabDir
 
-from ..conftest import LAB_COMMAND
+from ..conftest import LAB_COMMAND, REPO, secret_forms
 
-REPO = Path(__file__).resolve().parents[2]
 FIELD_CHECK = REPO / "playbooks" / "field_check.yml"
 MARKER = "__REDACTED__"
 LABS = {
@@ -127,21 +123,6 @@ def conformance(har, *args):
                           timeout=120, check=False)
     assert proc.stdout.strip(), f"sdwan-lab conformance exited {proc.returncode}: {proc.stderr}"
     return proc.returncode, json.loads(proc.stdout)
-
-
-def secret_forms(value):
-    """How a secret can appear in text: raw, URL-encoded (the SSM passwords hold '!' and '#'), JSON-escaped."""
-    return {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe=""), json.dumps(value)[1:-1]}
-
-
-def lab_secrets(lab):
-    """{value: what it is}: every password of the lab and the client secret of every grant on its SSM On-Prem."""
-    info = lab.info
-    found = {info["ssm"]["admin_password"]: "SSM admin password", info["ssm"]["password"]: "SSM user password"}
-    found.update((vmanage["password"], f"{vmanage['name']} password") for vmanage in info["vmanage"])
-    found.update((grant["client_secret"], f"client secret of grant {grant['name']}")
-                 for grant in control(LabDir(lab.dir), "GET", "/grants"))
-    return found
 
 
 def credentials_in_clear(har):
@@ -277,7 +258,7 @@ def test_each_vmanage_and_the_look_at_ssm_leave_a_trace_that_the_summary_names(c
 
 def test_no_password_client_secret_session_or_token_reaches_the_trace_directory(checked):
     for run_name, (labs, _run, directory) in checked.items():
-        secrets = {value: what for lab in labs.values() for value, what in lab_secrets(lab).items()}
+        secrets = {value: what for lab in labs.values() for value, what in lab.secrets().items()}
         secrets[WRONG_PASSWORD] = f"{REFUSED}'s (wrong) password"
         files = {str(path): path.read_text(errors="replace") for path in sorted(Path(directory).rglob("*")) if path.is_file()}
         assert len(files) > len(hars(directory))  # the HARs and the report beside them are searched

@@ -9,12 +9,10 @@ publishes anything) and the aggregation runs over what AWX would merge. The slic
 benchmark runs at 2,000 vManage.
 """
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
 FLEET_SIZE = 60
 SLICES = 3
 SEED = 7

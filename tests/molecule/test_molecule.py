@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from ..conftest import REPO
+
 SCENARIOS_DIR = REPO / "extensions" / "molecule"
 SCENARIOS = sorted(path.parent.name for path in SCENARIOS_DIR.glob("*/molecule.yml"))
 MOLECULE_TIMEOUT_S = 300

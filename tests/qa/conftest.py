@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from ..conftest import REPO
+
 VENV_BIN = Path(sys.executable).parent
 
 

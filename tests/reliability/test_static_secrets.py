@@ -10,7 +10,8 @@ import yaml
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils import argspec
 from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.redact import is_secret_key
 
-REPO = Path(__file__).resolve().parents[2]
+from ..conftest import REPO
+
 MODULE_SPECS = {name: value for name, value in vars(argspec).items() if isinstance(value, dict) and "argument_spec" in value}
 SET_FACT = {"set_fact", "ansible.builtin.set_fact", "ansible.legacy.set_fact"}
 SET_STATS = {"set_stats", "ansible.builtin.set_stats", "ansible.legacy.set_stats"}

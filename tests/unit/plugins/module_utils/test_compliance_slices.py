@@ -113,7 +113,6 @@ def test_a_record_an_earlier_run_left_in_the_workflow_is_stale_and_its_host_unpr
     assert "2026-11-26T06:00:00Z" in fleet["vm-a"]["info"]["msg"]
 
 
-
 @pytest.mark.parametrize("devices", [{"ok": True}, {"total": "5", "out_of_compliance": 1, "unknown": 0, "reasons": {}},
                                      {"total": 5, "out_of_compliance": 1, "unknown": 0, "reasons": ["Unassigned"]}])
 def test_a_hand_made_record_whose_devices_cannot_be_read_leaves_its_host_unprocessed(devices):
@@ -129,6 +128,7 @@ def test_a_stale_before_that_is_not_a_report_time_is_refused_with_the_format_to_
     with pytest.raises(LicenseSyncError) as error:
         fleet_from_records(["vm-a"], records_in(slice_stats(["vm-a"])), {}, {}, stale_before="yesterday")
     assert error.value.cause == "INVALID_INPUT" and "YYYY-MM-DDTHH:MM:SSZ" in str(error.value)
+
 
 def test_the_aggregating_inventory_gives_secrets_and_node_paths_and_the_record_the_rest():
     merged = slice_stats(["vm-a"])
