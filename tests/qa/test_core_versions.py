@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,7 @@ def core_venv(python_version, core):
     venv.parent.mkdir(parents=True, exist_ok=True)
     # Another pytest session of this checkout may be building the same venv.
     with open(venv.parent / f"venv-core-{core}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        wait_for_lock(lock, INSTALL_TIMEOUT_S)
         if stamp.exists() and stamp.read_text() == stamp_text:
             return venv
         shutil.rmtree(venv, ignore_errors=True)
@@ -110,6 +111,20 @@ def core_venv(python_version, core):
             assert proc.returncode == 0, f"pip {command[0]} in {venv}:\n" + proc.stdout[-3000:] + proc.stderr[-3000:]
         stamp.write_text(stamp_text)
     return venv
+
+
+def wait_for_lock(lock, timeout):
+    """Take the exclusive lock of ``lock`` within ``timeout`` seconds, or fail saying who may hold it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{lock.name} stayed locked for {timeout} s: another pytest session of this checkout is "
+                            "building that virtualenv, or hangs; end it and run again")
+            time.sleep(1)
 
 
 def run(venv, *command, cwd=REPO, env=None, timeout=RUN_TIMEOUT_S):
