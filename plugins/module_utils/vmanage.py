@@ -687,7 +687,7 @@ class VManageClient:
     # MSLA "Subscription Needed" (the 20.9-era API reference). Any other status, without an inCompliantReason, counts as
     # unknown; a device with an inCompliantReason is out of compliance whatever its status says.
     DEVICE_IN_COMPLIANCE = frozenset(('compliant', 'incompliance', 'subscribed'))
-    DEVICE_OUT_OF_COMPLIANCE = frozenset(('outofcompliance', 'noncompliant', 'subscriptionneeded'))
+    DEVICE_OUT_OF_COMPLIANCE = frozenset(('outofcompliance', 'subscriptionneeded'))
 
     @staticmethod
     def _device_rows(document):
