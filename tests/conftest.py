@@ -127,32 +127,25 @@ class Lab:
     def total_writes(self, state=None):
         return sum(self.writes(state).values())
 
-    def secrets(self):
-        """{value: what it is}: every password of the lab and the client secret of every grant on its SSM On-Prem (read
-        through the lab's control API, so also in the dialect where SSM On-Prem has no grant API)."""
+    def grants(self):
+        """Every grant on the lab's SSM On-Prem with its secret, as the lab's operator sees them (the control API: no
+        request reaches the products' counters, and it works in the dialect where SSM On-Prem has no grant API)."""
         from sdwan_lab.cli import control
         from sdwan_lab.labdir import LabDir
 
+        return control(LabDir(self.dir), "GET", "/grants")
+
+    def grant_secrets(self):
+        """{client_id: client_secret} of every grant on the lab's SSM On-Prem."""
+        return {grant["client_id"]: grant["client_secret"] for grant in self.grants()}
+
+    def secrets(self):
+        """{value: what it is}: every password of the lab and the client secret of every grant on its SSM On-Prem."""
         info = self.info
         found = {info["ssm"]["admin_password"]: "SSM admin password", info["ssm"]["password"]: "SSM user password"}
         found.update((vmanage["password"], f"{vmanage['name']} password") for vmanage in info["vmanage"])
-        found.update((grant["client_secret"], f"client secret of grant {grant['name']}")
-                     for grant in control(LabDir(self.dir), "GET", "/grants"))
+        found.update((grant["client_secret"], f"client secret of grant {grant['name']}") for grant in self.grants())
         return found
-
-    def grant_secrets(self):
-        """{client_id: client_secret} of every grant on the lab's SSM, read as the SSM team would (API Toolkit)."""
-        from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.http_client import HttpClient
-        from ansible_collections.sdwan_ops.license_sync.plugins.module_utils.ssm import SsmClient
-
-        ssm = self.info["ssm"]
-        http = HttpClient(ssm["url"], product="ssm", ca_path=self.info["ca_cert"], retries=0)
-        try:
-            client = SsmClient(http)
-            client.admin_login(ssm["admin_username"], ssm["admin_password"])
-            return {grant["client_id"]: client.grants.get(grant["id"])["client_secret"] for grant in client.grants.list()}
-        finally:
-            http.close()
 
 
 def secret_forms(value):
